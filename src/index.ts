@@ -1,0 +1,27 @@
+/**
+ * sluice: fast, ordered and crash-safe long polling for grammY bots.
+ * A drop-in for `@grammyjs/runner`: same names, same options, same handle.
+ */
+export { run, type RunOptions } from "./runner/run.js";
+export { createRunner, type RunnerHandle, type RunnerLifecycleOptions } from "./runner/runner.js";
+export {
+    createUpdateFetcher,
+    type BotAdapter,
+    type FetchOptions,
+    type RunnerOptions,
+    type UpdateFetcher,
+} from "./runner/fetcher.js";
+export { createSource, type SourceOptions, type UpdateSource, type UpdateSupplier } from "./runner/source.js";
+export {
+    createBatchSink,
+    createConcurrentSink,
+    createSequentialSink,
+    type SinkOptions,
+    type UpdateConsumer,
+    type UpdateSink,
+} from "./runner/sink.js";
+export type { TimeoutHandler, TimeoutInfo } from "./runner/lanes.js";
+export { sequentialize } from "./runner/sequentialize.js";
+export { chatAndUserOfUpdate, type Constraint } from "./runner/constraint.js";
+export { ConflictError, InvalidOptionError, SluiceError, UnauthorizedError, type ConflictReason } from "./errors.js";
+export { createLogger, type Logger } from "./logger.js";

@@ -1,0 +1,24 @@
+/**
+ * Bot tokens look like `123456789:AAH...` (a numeric bot id, a colon, a secret
+ * of 30+ URL-safe characters). Anything that may reach a log line or an error
+ * message goes through `redactTokens`, so a token never leaves the process
+ * even when it sits inside a URL that a network error quoted.
+ */
+const TOKEN_PATTERN = /\b(\d{3,}):[A-Za-z0-9_-]{20,}/g;
+
+/** Replaces every bot token in `text` with `<bot id>:<redacted>`. */
+export function redactTokens(text: string): string {
+    return text.replace(TOKEN_PATTERN, "$1:<redacted>");
+}
+
+/** Deep copy of a JSON-like value with every string passed through `redactTokens`. */
+export function redactDeep(value: unknown, seen = new WeakSet<object>()): unknown {
+    if (typeof value === "string") return redactTokens(value);
+    if (typeof value !== "object" || value === null) return value;
+    if (seen.has(value)) return "[Circular]";
+    seen.add(value);
+    if (Array.isArray(value)) return value.map((item) => redactDeep(item, seen));
+    const copy: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) copy[key] = redactDeep(item, seen);
+    return copy;
+}

@@ -1,0 +1,57 @@
+/**
+ * A constraint names what an update must not run concurrently with: updates
+ * that share a key are handled one after another, in the order they arrived.
+ * This is the shape `sequentialize` has always taken, reused by the sink.
+ */
+export type Constraint<T> = (value: T) => string | string[] | undefined;
+
+/** The update fields that carry a chat and/or a user, in Bot API order. */
+interface UpdateLike {
+    [field: string]: unknown;
+}
+
+interface PayloadLike {
+    chat?: { id: number };
+    from?: { id: number };
+    user?: { id: number };
+    message?: { chat?: { id: number } };
+    voter_chat?: { id: number };
+}
+
+/**
+ * Keys of the default constraint for a raw Telegram update: its chat id and
+ * its user id. In a private chat both are the same number and so the same
+ * key, which is also the right lane: it is one person. Updates without a chat
+ * or user (polls, for instance) get no key and run unconstrained.
+ */
+export function chatAndUserOfUpdate(update: unknown): string[] | undefined {
+    if (typeof update !== "object" || update === null) return undefined;
+    for (const field in update as UpdateLike) {
+        if (field === "update_id") continue;
+        const payload = (update as UpdateLike)[field];
+        if (typeof payload !== "object" || payload === null) continue;
+        return keysOf(payload as PayloadLike);
+    }
+    return undefined;
+}
+
+function keysOf(payload: PayloadLike): string[] | undefined {
+    const chat = payload.chat?.id ?? payload.message?.chat?.id ?? payload.voter_chat?.id;
+    const user = payload.from?.id ?? payload.user?.id;
+    if (chat === undefined) return user === undefined ? undefined : [String(user)];
+    if (user === undefined || user === chat) return [String(chat)];
+    return [String(chat), String(user)];
+}
+
+/**
+ * Normalizes what a constraint returned into a list of distinct, non-empty
+ * keys. Duplicates matter: an update listed twice in one lane would wait for
+ * itself.
+ */
+export function keysFrom(result: string | string[] | undefined): string[] {
+    if (result === undefined || result === "") return [];
+    if (typeof result === "string") return [result];
+    const keys: string[] = [];
+    for (const key of result) if (key && !keys.includes(key)) keys.push(key);
+    return keys;
+}

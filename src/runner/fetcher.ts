@@ -1,0 +1,181 @@
+import type { Update } from "grammy/types";
+import { ConflictError, SluiceError, UnauthorizedError } from "../errors.js";
+import { type Logger, componentLogger } from "../logger.js";
+import { sleep } from "../timing.js";
+
+/**
+ * The part of a bot that `run` needs. Every grammY `Bot` has this shape; so
+ * can anything else that fetches and handles updates.
+ */
+export interface BotAdapter<Y, R> {
+    init?: () => Promise<void>;
+    handleUpdate: (update: Y) => Promise<void>;
+    errorHandler: (error: R) => unknown;
+    api: {
+        getUpdates: (args: { offset: number; limit: number; timeout: number }, signal: AbortSignal) => Promise<Y[]>;
+    };
+}
+
+/**
+ * Forwarded to `getUpdates` as they are; the runner controls `offset` and
+ * `limit` itself.
+ */
+export interface FetchOptions {
+    /** Long-polling timeout in seconds. @default 30 */
+    timeout?: number;
+    /**
+     * Update types to receive, e.g. `["message", "callback_query"]`. An empty
+     * list means all but `chat_member`; leaving it out keeps Telegram's
+     * previous setting.
+     */
+    allowed_updates?: ReadonlyArray<Exclude<keyof Update, "update_id">>;
+}
+
+/** How updates are fetched and how failed `getUpdates` calls are retried. */
+export interface RunnerOptions {
+    /** Forwarded to every `getUpdates` call. */
+    fetch?: FetchOptions;
+    /**
+     * How long to keep retrying failed `getUpdates` calls (network errors,
+     * 5xx, 429) before giving up, in milliseconds.
+     * @default 15 hours
+     */
+    maxRetryTime?: number;
+    /**
+     * Wait between retries: a fixed number of milliseconds, or
+     * `"exponential"` (doubling) / `"quadratic"` (growing by 100 ms) from
+     * 100 ms. A single wait never exceeds one minute.
+     * @default "exponential"
+     */
+    retryInterval?: "exponential" | "quadratic" | number;
+    /** Do not log failed `getUpdates` calls. @default false */
+    silent?: boolean;
+    /** Logger for fetch errors; defaults to sluice's quiet pino logger. */
+    logger?: Logger;
+    /** Offset of the first `getUpdates` call, e.g. restored from a journal. @default 0 */
+    offset?: number;
+}
+
+/**
+ * Fetches the next batch of updates, retrying as configured, and moves the
+ * offset past every batch it returns, so successive calls never repeat one.
+ */
+export interface UpdateFetcher<Y> {
+    (batchSize: number, signal: AbortSignal): Promise<Y[]>;
+    /** The offset the next call sends: one past the newest update received. */
+    readonly offset: number;
+    /**
+     * Tells Telegram that every update below `offset` was received, with one
+     * short `getUpdates` call, so a restart is not handed them again.
+     */
+    confirm(offset: number): Promise<void>;
+}
+
+const DEFAULT_LONG_POLL_SECONDS = 30;
+const DEFAULT_MAX_RETRY_MS = 15 * 60 * 60 * 1000;
+const FIRST_RETRY_MS = 100;
+const LONGEST_RETRY_MS = 60_000;
+const CONFIRM_TIMEOUT_MS = 5_000;
+/** Telegram never returns more than this many updates per call. */
+const MAX_BATCH = 100;
+
+/**
+ * Creates a retrying, offset-tracking `getUpdates` function for a bot.
+ * A 401 fails with `UnauthorizedError`, a 409 with `ConflictError` (saying
+ * whether a webhook or another poller is in the way), and other 4xx answers
+ * with a `SluiceError`: retrying those cannot help.
+ */
+export function createUpdateFetcher<Y extends { update_id: number }, R>(
+    bot: BotAdapter<Y, R>,
+    options: RunnerOptions = {},
+): UpdateFetcher<Y> {
+    const {
+        fetch: fetchOptions,
+        maxRetryTime = DEFAULT_MAX_RETRY_MS,
+        retryInterval = "exponential",
+        silent = false,
+    } = options;
+    const log = componentLogger("fetcher", options.logger);
+    const nextWait = backoff(retryInterval);
+    let offset = options.offset ?? 0;
+
+    async function fetchUpdates(batchSize: number, signal: AbortSignal): Promise<Y[]> {
+        const args = {
+            timeout: DEFAULT_LONG_POLL_SECONDS,
+            ...fetchOptions,
+            offset,
+            limit: Math.max(1, Math.min(Math.floor(batchSize) || 1, MAX_BATCH)),
+        };
+        const giveUpAt = Date.now() + maxRetryTime;
+        let wait = typeof retryInterval === "number" ? retryInterval : FIRST_RETRY_MS;
+        for (;;) {
+            try {
+                const updates = await bot.api.getUpdates(args, signal);
+                const last = updates[updates.length - 1];
+                if (last !== undefined) offset = last.update_id + 1;
+                return updates;
+            } catch (error) {
+                if (signal.aborted) throw error;
+                const delay = retryDelay(error, wait);
+                if (!silent) log.warn({ err: error, retryInMs: delay }, "getUpdates failed");
+                if (Date.now() + delay > giveUpAt) throw error;
+                await sleep(delay, signal);
+                if (signal.aborted) throw error;
+                wait = nextWait(wait);
+            }
+        }
+    }
+
+    return Object.defineProperties(fetchUpdates, {
+        offset: { get: () => offset, enumerable: true },
+        confirm: {
+            value: async (confirmOffset: number) => {
+                const controller = new AbortController();
+                const timer = setTimeout(() => controller.abort(), CONFIRM_TIMEOUT_MS);
+                try {
+                    await bot.api.getUpdates({ offset: confirmOffset, limit: 1, timeout: 0 }, controller.signal);
+                } finally {
+                    clearTimeout(timer);
+                }
+            },
+        },
+    }) as UpdateFetcher<Y>;
+}
+
+/** Telegram's error fields, as grammY's `GrammyError` carries them. */
+interface ApiErrorFields {
+    error_code?: unknown;
+    description?: unknown;
+    parameters?: { retry_after?: unknown };
+}
+
+/**
+ * Milliseconds to wait before retrying after `error`, or a thrown typed error
+ * when retrying cannot help.
+ */
+function retryDelay(error: unknown, backoffMs: number): number {
+    const fields = (typeof error === "object" && error !== null ? error : {}) as ApiErrorFields;
+    const code = fields.error_code;
+    const description = typeof fields.description === "string" ? fields.description : "";
+    if (code === 401) throw new UnauthorizedError({ cause: error });
+    if (code === 409) throw new ConflictError(/webhook/i.test(description) ? "webhook" : "poller", { cause: error });
+    if (code === 429) {
+        const retryAfter = fields.parameters?.retry_after;
+        return typeof retryAfter === "number" ? retryAfter * 1000 : backoffMs;
+    }
+    if (typeof code === "number" && code >= 400 && code < 500) {
+        throw new SluiceError(
+            "GET_UPDATES_REJECTED",
+            `Telegram rejected getUpdates with ${code} (${description || "no description"}). ` +
+                "Check the runner's fetch options (allowed_updates, timeout) and the API root.",
+            { cause: error },
+        );
+    }
+    return backoffMs;
+}
+
+function backoff(interval: RunnerOptions["retryInterval"]): (ms: number) => number {
+    const grow =
+        interval === "exponential" ? (ms: number) => ms * 2 : interval === "quadratic" ? (ms: number) => ms + 100 : (ms: number) => ms;
+    return (ms) => Math.min(grow(ms), LONGEST_RETRY_MS);
+}
