@@ -1,30 +1,41 @@
-import { pino, type Logger } from "pino";
+import { type DestinationStream, type Logger, pino } from "pino";
 import { redactDeep, redactTokens } from "./redact.js";
 
 export type { Logger } from "pino";
 
 /**
- * Creates sluice's logger: pino, quiet by default (`warn`), with every bot
- * token scrubbed from messages, bound fields and serialized errors.
+ * Creates a logger the way sluice configures its own: pino, quiet by default
+ * (`warn`, or `SLUICE_LOG_LEVEL`), with bot tokens scrubbed from messages,
+ * bound fields and serialized errors.
  */
-export function createLogger(options: { level?: string; name?: string } = {}): Logger {
-    return pino({
-        name: options.name ?? "sluice",
-        level: options.level ?? process.env.SLUICE_LOG_LEVEL ?? "warn",
-        serializers: { err: serializeError, error: serializeError },
-        formatters: { log: (fields) => redactDeep(fields) as Record<string, unknown> },
-        hooks: {
-            logMethod(args, method) {
-                method.apply(
-                    this,
-                    args.map((arg) => (typeof arg === "string" ? redactTokens(arg) : arg)) as Parameters<typeof method>,
-                );
+export function createLogger(options: { level?: string; name?: string; destination?: DestinationStream } = {}): Logger {
+    return pino(
+        {
+            name: options.name ?? "sluice",
+            level: options.level ?? process.env.SLUICE_LOG_LEVEL ?? "warn",
+            serializers: tokenFreeSerializers,
+            formatters: { log: (fields) => redactDeep(fields) as Record<string, unknown> },
+            hooks: {
+                logMethod(args, method) {
+                    const scrubbed = args.map((arg) => (typeof arg === "string" ? redactTokens(arg) : arg));
+                    method.apply(this, scrubbed as Parameters<typeof method>);
+                },
             },
         },
-    });
+        options.destination,
+    );
 }
 
-/** Error serializer that keeps name, code, message and stack, all token-free. */
+/**
+ * The logger a component writes to: a child of the user's logger (or of a
+ * shared quiet default) whose error serializer strips tokens, so even a
+ * logger configured without redaction never prints one from sluice.
+ */
+export function componentLogger(component: string, parent?: Logger): Logger {
+    return (parent ?? defaultLogger()).child({ component }, { serializers: tokenFreeSerializers });
+}
+
+/** Serializes an error with name, code, message, stack and cause, all token-free. */
 function serializeError(error: unknown): unknown {
     if (!(error instanceof Error)) return redactDeep(error);
     const plain: Record<string, unknown> = {
@@ -39,13 +50,7 @@ function serializeError(error: unknown): unknown {
     return plain;
 }
 
-/**
- * Returns the logger a component should use: a child of the user's logger
- * when one was given, otherwise a child of a default quiet logger.
- */
-export function componentLogger(component: string, parent?: Logger): Logger {
-    return (parent ?? defaultLogger()).child({ component });
-}
+const tokenFreeSerializers = { err: serializeError, error: serializeError };
 
 let shared: Logger | undefined;
 function defaultLogger(): Logger {
