@@ -1,5 +1,5 @@
 import { type DestinationStream, type Logger, pino } from "pino";
-import { redactDeep, redactTokens } from "./redact.js";
+import { redactDeep, redactError, redactTokens } from "./redact.js";
 
 export type { Logger } from "pino";
 
@@ -35,19 +35,9 @@ export function componentLogger(component: string, parent?: Logger): Logger {
     return (parent ?? defaultLogger()).child({ component }, { serializers: tokenFreeSerializers });
 }
 
-/** Serializes an error with name, code, message, stack and cause, all token-free. */
+/** Errors become plain, token-free objects (see `redactError`); anything else is redacted as it is. */
 function serializeError(error: unknown): unknown {
-    if (!(error instanceof Error)) return redactDeep(error);
-    const plain: Record<string, unknown> = {
-        type: error.name,
-        message: redactTokens(error.message),
-        stack: error.stack === undefined ? undefined : redactTokens(error.stack),
-    };
-    for (const key of ["code", "error_code", "description", "method"] as const) {
-        if (key in error) plain[key] = redactDeep((error as unknown as Record<string, unknown>)[key]);
-    }
-    if (error.cause !== undefined) plain.cause = serializeError(error.cause);
-    return plain;
+    return error instanceof Error ? redactError(error) : redactDeep(error);
 }
 
 const tokenFreeSerializers = { err: serializeError, error: serializeError };

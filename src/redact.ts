@@ -15,10 +15,25 @@ export function redactTokens(text: string): string {
 export function redactDeep(value: unknown, seen = new WeakSet<object>()): unknown {
     if (typeof value === "string") return redactTokens(value);
     if (typeof value !== "object" || value === null) return value;
+    if (value instanceof Error) return redactError(value);
     if (seen.has(value)) return "[Circular]";
     seen.add(value);
     if (Array.isArray(value)) return value.map((item) => redactDeep(item, seen));
     const copy: Record<string, unknown> = {};
     for (const [key, item] of Object.entries(value)) copy[key] = redactDeep(item, seen);
     return copy;
+}
+
+/** A plain, token-free copy of an error: type, message, stack, Telegram's fields and the cause chain. */
+export function redactError(error: Error): Record<string, unknown> {
+    const plain: Record<string, unknown> = {
+        type: error.name,
+        message: redactTokens(error.message),
+        stack: error.stack === undefined ? undefined : redactTokens(error.stack),
+    };
+    for (const key of ["code", "reason", "error_code", "description", "method"] as const) {
+        if (key in error) plain[key] = redactDeep((error as unknown as Record<string, unknown>)[key]);
+    }
+    if (error.cause !== undefined) plain.cause = redactDeep(error.cause);
+    return plain;
 }

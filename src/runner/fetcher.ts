@@ -1,3 +1,4 @@
+import type { Api } from "grammy";
 import type { Update } from "grammy/types";
 import { ConflictError, SluiceError, UnauthorizedError } from "../errors.js";
 import { type Logger, componentLogger } from "../logger.js";
@@ -12,9 +13,15 @@ export interface BotAdapter<Y, R> {
     handleUpdate: (update: Y) => Promise<void>;
     errorHandler: (error: R) => unknown;
     api: {
-        getUpdates: (args: { offset: number; limit: number; timeout: number }, signal: AbortSignal) => Promise<Y[]>;
+        getUpdates: (args: { offset: number; limit: number; timeout: number }, signal: ApiSignal) => Promise<Y[]>;
     };
 }
+
+/**
+ * grammY types abort signals with the `abort-controller` shim it ships for
+ * old Node versions; at run time a standard `AbortSignal` is what it gets.
+ */
+type ApiSignal = NonNullable<Parameters<Api["getUpdates"]>[1]>;
 
 /**
  * Forwarded to `getUpdates` as they are; the runner controls `offset` and
@@ -110,7 +117,7 @@ export function createUpdateFetcher<Y extends { update_id: number }, R>(
         let wait = typeof retryInterval === "number" ? retryInterval : FIRST_RETRY_MS;
         for (;;) {
             try {
-                const updates = await bot.api.getUpdates(args, signal);
+                const updates = await bot.api.getUpdates(args, signal as unknown as ApiSignal);
                 const last = updates[updates.length - 1];
                 if (last !== undefined) offset = last.update_id + 1;
                 return updates;
@@ -133,7 +140,7 @@ export function createUpdateFetcher<Y extends { update_id: number }, R>(
                 const controller = new AbortController();
                 const timer = setTimeout(() => controller.abort(), CONFIRM_TIMEOUT_MS);
                 try {
-                    await bot.api.getUpdates({ offset: confirmOffset, limit: 1, timeout: 0 }, controller.signal);
+                    await bot.api.getUpdates({ offset: confirmOffset, limit: 1, timeout: 0 }, controller.signal as unknown as ApiSignal);
                 } finally {
                     clearTimeout(timer);
                 }

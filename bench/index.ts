@@ -1,0 +1,56 @@
+/**
+ * `npm run bench`: sluice against @grammyjs/runner, measured in the same run
+ * against the same simulator (in a child process), reported as ratios.
+ * Each throughput figure is the median of ROUNDS runs, interleaved so that
+ * neither side profits from a warmer machine.
+ */
+import { forkSimulator } from "../src/simulator/index.js";
+import { quietP99 } from "./fairness.js";
+import { heapAfterChats } from "./memory.js";
+import { median } from "./stats.js";
+import { UPDATES, bareLoop, runnerThroughput } from "./throughput.js";
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MB`;
+const rate = (perSecond: number) => `${Math.round(perSecond).toLocaleString("en-US")} updates/s`;
+
+const sim = await forkSimulator();
+try {
+    console.log(`Throughput: ${UPDATES.toLocaleString("en-US")} updates over 1,000 chats, zero-work handler with sequentialize`);
+    const bare: number[] = [];
+    const reference: number[] = [];
+    const sluice: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+        bare.push(await bareLoop(sim));
+        reference.push(await runnerThroughput(sim, "reference"));
+        sluice.push(await runnerThroughput(sim, "sluice"));
+    }
+    const [b, r, s] = [median(bare), median(reference), median(sluice)];
+    console.log(`  bare getUpdates loop   ${rate(b)}`);
+    console.log(`  @grammyjs/runner       ${rate(r)}  (${((100 * r) / b).toFixed(1)}% of bare)`);
+    console.log(`  sluice                 ${rate(s)}  (${((100 * s) / b).toFixed(1)}% of bare)`);
+    console.log(`  ratio sluice / reference: ${(s / r).toFixed(2)}x  (target >= 1.00x; >= 95% of bare)`);
+
+    console.log("\nFlood fairness: one chat sends 1,000 updates, 100 others 10 each, 20 ms handler");
+    const referenceP99 = await quietP99(sim, "reference");
+    const sluiceP99 = await quietP99(sim, "sluice");
+    console.log(`  quiet chats p99 latency  @grammyjs/runner ${referenceP99.toFixed(0)} ms, sluice ${sluiceP99.toFixed(0)} ms`);
+    console.log(`  ratio reference / sluice: ${(referenceP99 / sluiceP99).toFixed(1)}x better  (target <= 500 ms, >= 20x)`);
+} finally {
+    await sim.close();
+}
+
+console.log("\nMemory: 1,000,000 distinct chats through the sink and sequentialize");
+const referenceHeap = await heapAfterChats("reference");
+const sluiceHeap = await heapAfterChats("sluice");
+for (const [name, heap] of [
+    ["@grammyjs/runner", referenceHeap],
+    ["sluice", sluiceHeap],
+] as const) {
+    console.log(
+        `  ${name.padEnd(17)} baseline ${mb(heap.baseline)}, peak +${mb(heap.peak - heap.baseline)}, after +${mb(heap.after - heap.baseline)}`,
+    );
+}
+console.log(
+    `  sluice's heap after the run is ${mb(sluiceHeap.after - sluiceHeap.baseline)} above its baseline (target: back to baseline)`,
+);

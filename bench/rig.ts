@@ -1,0 +1,39 @@
+import * as reference from "@grammyjs/runner";
+import { Bot, type Context } from "grammy";
+import type { UserFromGetMe } from "grammy/types";
+import * as sluice from "../src/index.js";
+import type { RemoteSimulator } from "../src/simulator/index.js";
+
+/** The two runners measured side by side. */
+export const runners = { reference, sluice } as const;
+export type RunnerName = keyof typeof runners;
+
+/** A grammY bot on a fresh simulator bot, with `botInfo` filled in so no getMe call is needed. */
+export async function freshBot(sim: RemoteSimulator): Promise<{ bot: Bot<Context>; token: string }> {
+    const registered = await sim.createBot();
+    const botInfo = {
+        id: registered.id,
+        is_bot: true,
+        first_name: registered.firstName,
+        username: registered.username,
+        can_join_groups: true,
+        can_read_all_group_messages: false,
+        supports_inline_queries: false,
+    } as UserFromGetMe;
+    return { token: registered.token, bot: new Bot(registered.token, { client: { apiRoot: sim.apiRoot }, botInfo }) };
+}
+
+/** Starts `bot` under the named runner; sluice's signal handlers stay off in benchmarks. */
+export function start(name: RunnerName, bot: Bot<Context>, sink?: { concurrency?: number }) {
+    return name === "sluice"
+        ? sluice.run(bot, { signals: false, stopTimeoutMs: 100, sink })
+        : reference.run(bot, { sink });
+}
+
+/** The chat-and-user constraint, spelled the same way for both runners' `sequentialize`. */
+export const chatAndUser = (ctx: Context) => [String(ctx.chat?.id), String(ctx.from?.id)];
+
+/** Resolves once `condition()` holds, checking every millisecond. */
+export async function until(condition: () => boolean): Promise<void> {
+    while (!condition()) await new Promise((resolve) => setTimeout(resolve, 1));
+}
