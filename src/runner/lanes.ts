@@ -56,7 +56,12 @@ interface Task<Y> {
  * one flooding chat cannot stall the rest.
  */
 export class Lanes<Y> {
-    private readonly lanes = new Map<string, Fifo<Task<Y>>>();
+    /**
+     * A lane holding one update (the common case: most chats have nothing
+     * queued) is stored as that task itself; a queue is made only when a
+     * second update arrives. This keeps an allocation off every update.
+     */
+    private readonly lanes = new Map<string, Task<Y> | Fifo<Task<Y>>>();
     private readonly ready = new Fifo<Task<Y>>();
     private oldestRunning: Task<Y> | undefined;
     private newestRunning: Task<Y> | undefined;
@@ -64,6 +69,7 @@ export class Lanes<Y> {
     private pendingCount = 0;
     private seq = 0;
     private closed = false;
+    private startScheduled = false;
     private timer: NodeJS.Timeout | undefined;
     private changeWaiters: (() => void)[] = [];
 
@@ -81,10 +87,7 @@ export class Lanes<Y> {
 
     /** Accepts an update; it starts as soon as its lanes and a slot allow. Reopens a closed scheduler. */
     push(update: Y): void {
-        if (this.closed) {
-            this.closed = false;
-            this.startReady();
-        }
+        this.closed = false;
         const keys = this.options.constraint === undefined ? [] : keysFrom(this.options.constraint(update));
         const task: Task<Y> = {
             update,
@@ -99,16 +102,26 @@ export class Lanes<Y> {
         };
         this.pendingCount++;
         for (const key of keys) {
-            let lane = this.lanes.get(key);
+            const lane = this.lanes.get(key);
             if (lane === undefined) {
-                lane = new Fifo();
-                this.lanes.set(key, lane);
-            } else {
-                task.blockers++;
+                this.lanes.set(key, task);
+                continue;
             }
-            lane.push(task);
+            task.blockers++;
+            if (lane instanceof Fifo) {
+                lane.push(task);
+            } else {
+                const queue = new Fifo<Task<Y>>();
+                queue.push(lane);
+                queue.push(task);
+                this.lanes.set(key, queue);
+            }
         }
-        if (task.blockers === 0) this.makeReady(task);
+        if (task.blockers === 0) {
+            task.state = "ready";
+            this.ready.push(task);
+            this.scheduleStart();
+        }
     }
 
     /** Stops starting updates until the next `push`; waiting ones stay pending (see `snapshot`). */
@@ -128,8 +141,26 @@ export class Lanes<Y> {
         const tasks = new Set<Task<Y>>();
         for (let t = this.oldestRunning; t !== undefined; t = t.next) tasks.add(t);
         for (const t of this.ready.toArray()) tasks.add(t);
-        for (const lane of this.lanes.values()) for (const t of lane.toArray()) if (t.state !== "done") tasks.add(t);
+        for (const lane of this.lanes.values()) {
+            for (const t of lane instanceof Fifo ? lane.toArray() : [lane]) if (t.state !== "done") tasks.add(t);
+        }
         return [...tasks].sort((a, b) => a.seq - b.seq).map((t) => t.update);
+    }
+
+    /**
+     * New updates start on the next turn of the event loop, not inside
+     * `push`: the runner sends its next `getUpdates` right after handing a
+     * batch over, and handlers that run to completion in microtasks would
+     * otherwise delay that request until the whole batch was handled. This
+     * way fetching the next batch overlaps handling the current one.
+     */
+    private scheduleStart(): void {
+        if (this.startScheduled) return;
+        this.startScheduled = true;
+        setImmediate(() => {
+            this.startScheduled = false;
+            this.startReady();
+        });
     }
 
     private makeReady(task: Task<Y>): void {
@@ -178,7 +209,10 @@ export class Lanes<Y> {
         this.unlinkRunning(task);
         for (const key of task.keys) {
             const lane = this.lanes.get(key);
-            if (lane === undefined) continue;
+            if (!(lane instanceof Fifo)) {
+                this.lanes.delete(key); // the task was alone in its lane
+                continue;
+            }
             lane.shift();
             const next = lane.peek();
             if (next === undefined) this.lanes.delete(key);
