@@ -5,6 +5,7 @@ import { ConflictError, UnauthorizedError, createLogger, run } from "../src/inde
 import { type TestRig, startRig, until } from "./helpers/bots.js";
 
 let rig: TestRig | undefined;
+const quiet = createLogger({ level: "silent" });
 afterEach(async () => {
     await rig?.close();
     rig = undefined;
@@ -120,7 +121,7 @@ describe("run(bot) against the simulator", () => {
     it("ends with ConflictError('webhook') when a webhook is set", async () => {
         rig = await startRig();
         rig.sim.setWebhook(rig.token, "https://example.invalid/hook");
-        const handle = run(rig.bot(), { signals: false });
+        const handle = run(rig.bot(), { signals: false, logger: quiet });
         await assert.rejects(handle.task()!, (error: unknown) => {
             assert.ok(error instanceof ConflictError);
             assert.equal(error.reason, "webhook");
@@ -131,7 +132,7 @@ describe("run(bot) against the simulator", () => {
 
     it("ends with ConflictError('poller') when another process polls with the same token", async () => {
         rig = await startRig();
-        const handle = run(rig.bot(), { signals: false });
+        const handle = run(rig.bot(), { signals: false, logger: quiet });
         await delay(100); // our long poll is open now
         const other = fetch(`${rig.sim.apiRoot}/bot${rig.token}/getUpdates`, {
             method: "POST",

@@ -26,6 +26,8 @@ interface PayloadLike {
  */
 export function chatAndUserOfUpdate(update: unknown): string[] | undefined {
     if (typeof update !== "object" || update === null) return undefined;
+    const message = (update as UpdateLike).message; // by far the most common kind, checked without a scan
+    if (typeof message === "object" && message !== null) return keysOf(message as PayloadLike);
     for (const field in update as UpdateLike) {
         if (field === "update_id") continue;
         const payload = (update as UpdateLike)[field];
@@ -51,6 +53,9 @@ function keysOf(payload: PayloadLike): string[] | undefined {
 export function keysFrom(result: string | string[] | undefined): string[] {
     if (result === undefined || result === "") return [];
     if (typeof result === "string") return [result];
+    // The common shapes, already distinct and non-empty, are used as they are.
+    if (result.length === 1 && result[0]) return result;
+    if (result.length === 2 && result[0] && result[1] && result[0] !== result[1]) return result;
     const keys: string[] = [];
     for (const key of result) if (key && !keys.includes(key)) keys.push(key);
     return keys;

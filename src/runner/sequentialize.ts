@@ -1,18 +1,14 @@
 import { type Constraint, chatAndUserOfUpdate, keysFrom } from "./constraint.js";
 
 /**
- * One position in a key's chain: the middleware call that came last for the
- * key. Later calls for the key wait until it opens.
+ * One middleware call's place in the chains of its keys. Later calls for a
+ * key wait until the gate of the call before them opens. The map holds, per
+ * key, the gate of the newest call; a call that ends while still the newest
+ * for a key removes the key, so idle keys cost no memory.
  */
 interface Gate {
     open: boolean;
     waiters: (() => void)[] | undefined;
-}
-
-/** Per-key chain state; the entry is deleted when its last call ends. */
-interface Chain {
-    last: Gate;
-    calls: number;
 }
 
 /**
@@ -37,20 +33,15 @@ interface Chain {
 export function sequentialize<C>(
     constraint: Constraint<C> = chatAndUserOfContext,
 ): (ctx: C, next: () => void | Promise<void>) => Promise<void> {
-    const chains = new Map<string, Chain>();
+    const newest = new Map<string, Gate>();
     return async (ctx, next) => {
         const keys = keysFrom(constraint(ctx));
         const gate: Gate = { open: false, waiters: undefined };
         let ahead: Gate[] | undefined;
         for (const key of keys) {
-            const chain = chains.get(key);
-            if (chain === undefined) {
-                chains.set(key, { last: gate, calls: 1 });
-                continue;
-            }
-            if (!chain.last.open) (ahead ??= []).push(chain.last);
-            chain.last = gate;
-            chain.calls++;
+            const before = newest.get(key);
+            if (before !== undefined && !before.open) (ahead ??= []).push(before);
+            newest.set(key, gate);
         }
         try {
             if (ahead !== undefined) await Promise.all(ahead.map(passed));
@@ -58,10 +49,7 @@ export function sequentialize<C>(
         } finally {
             gate.open = true;
             if (gate.waiters !== undefined) for (const wake of gate.waiters) wake();
-            for (const key of keys) {
-                const chain = chains.get(key)!;
-                if (--chain.calls === 0) chains.delete(key);
-            }
+            for (const key of keys) if (newest.get(key) === gate) newest.delete(key);
         }
     };
 }
