@@ -1,6 +1,5 @@
 import * as reference from "@grammyjs/runner";
 import { Bot, type Context } from "grammy";
-import type { UserFromGetMe } from "grammy/types";
 import * as sluice from "../src/index.js";
 import type { RemoteSimulator } from "../src/simulator/index.js";
 
@@ -11,15 +10,7 @@ export type RunnerName = keyof typeof runners;
 /** A grammY bot on a fresh simulator bot, with `botInfo` filled in so no getMe call is needed. */
 export async function freshBot(sim: RemoteSimulator): Promise<{ bot: Bot<Context>; token: string }> {
     const registered = await sim.createBot();
-    const botInfo = {
-        id: registered.id,
-        is_bot: true,
-        first_name: registered.firstName,
-        username: registered.username,
-        can_join_groups: true,
-        can_read_all_group_messages: false,
-        supports_inline_queries: false,
-    } as UserFromGetMe;
+    const { botInfo } = registered;
     return { token: registered.token, bot: new Bot(registered.token, { client: { apiRoot: sim.apiRoot }, botInfo }) };
 }
 

@@ -14,6 +14,8 @@ export interface SimulatedBot {
     /** Username, ending in `bot`. */
     readonly username: string;
     readonly firstName: string;
+    /** What `getMe` answers: pass it as `new Bot(token, { botInfo })` to skip that call. */
+    readonly botInfo: UserFromGetMe;
 }
 
 /** Options of `sim.createBot()`. */

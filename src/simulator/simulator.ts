@@ -170,17 +170,13 @@ export class Simulator {
             while (used.has(id));
             token = `${id}:${tokenSecret()}`;
         }
-        const account: SimulatedBot = {
-            token,
-            id,
-            username: options.username ?? `sim_${n}_bot`,
-            firstName: options.firstName ?? `Sim Bot ${n}`,
-        };
+        const username = options.username ?? `sim_${n}_bot`;
+        const firstName = options.firstName ?? `Sim Bot ${n}`;
         const user = {
             id,
             is_bot: true,
-            first_name: account.firstName,
-            username: account.username,
+            first_name: firstName,
+            username,
             can_join_groups: true,
             can_read_all_group_messages: false,
             supports_inline_queries: false,
@@ -191,6 +187,7 @@ export class Simulator {
             can_manage_bots: false,
             supports_join_request_queries: false,
         } as UserFromGetMe;
+        const account: SimulatedBot = { token, id, username, firstName, botInfo: user };
         this.bots.set(token, new BotState(account, user, this.limits, options.firstUpdateId));
         return account;
     }

@@ -16,18 +16,7 @@ export interface TestRig {
 export async function startRig(options: Parameters<typeof createSimulator>[0] = {}): Promise<TestRig> {
     const sim = await createSimulator(options);
     const registered = sim.createBot();
-    const botInfo: UserFromGetMe = {
-        id: registered.id,
-        is_bot: true,
-        first_name: registered.firstName,
-        username: registered.username,
-        can_join_groups: true,
-        can_read_all_group_messages: false,
-        supports_inline_queries: false,
-        can_connect_to_business: false,
-        has_main_web_app: false,
-        has_topics_enabled: false,
-    } as UserFromGetMe;
+    const { botInfo } = registered;
     return {
         sim,
         token: registered.token,
