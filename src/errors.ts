@@ -56,3 +56,20 @@ export class InvalidOptionError extends SluiceError {
         super("INVALID_OPTION", `Invalid option \`${option}\`: ${problem}`);
     }
 }
+
+/** Why a store could not be used. */
+export type StoreProblem = "STORE_CORRUPT" | "STORE_UNWRITABLE" | "STORE_LOCKED" | "STORE_TOO_NEW";
+
+/**
+ * The SQLite store (journal, outbox) cannot be used: the message names the
+ * file and says what to do. Nothing already in the file is changed.
+ */
+export class StoreError extends SluiceError {
+    /** The store file concerned. */
+    readonly path: string;
+
+    constructor(code: StoreProblem, path: string, message: string, options?: { cause?: unknown }) {
+        super(code, message, options);
+        this.path = path;
+    }
+}

@@ -2,7 +2,9 @@
  * sluice: fast, ordered and crash-safe long polling for grammY bots.
  * A drop-in for `@grammyjs/runner`: same names, same options, same handle.
  */
-export { run, type RunOptions } from "./runner/run.js";
+export { run, type RunHandle, type RunOptions } from "./runner/run.js";
+export { Journal, type JournalOptions, type QuarantinedUpdate } from "./journal/journal.js";
+export { Store, openStore } from "./store/store.js";
 export { createRunner, type RunnerHandle, type RunnerLifecycleOptions } from "./runner/runner.js";
 export {
     createUpdateFetcher,
@@ -22,6 +24,14 @@ export {
 } from "./runner/sink.js";
 export type { TimeoutHandler, TimeoutInfo } from "./runner/lanes.js";
 export { sequentialize } from "./runner/sequentialize.js";
-export { chatAndUserOfUpdate, type Constraint } from "./runner/constraint.js";
-export { ConflictError, InvalidOptionError, SluiceError, UnauthorizedError, type ConflictReason } from "./errors.js";
+export { chatAndUserOfUpdate, chatIdOfUpdate, type Constraint } from "./runner/constraint.js";
+export {
+    ConflictError,
+    InvalidOptionError,
+    SluiceError,
+    StoreError,
+    UnauthorizedError,
+    type ConflictReason,
+    type StoreProblem,
+} from "./errors.js";
 export { createLogger, type Logger } from "./logger.js";

@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
 import { afterEach, describe, it } from "node:test";
 import { type TestRig, startRig, until } from "./helpers/bots.js";
+import { type Child, spawnScript } from "./helpers/child.js";
 
 let rig: TestRig | undefined;
 afterEach(async () => {
@@ -10,33 +9,20 @@ afterEach(async () => {
     rig = undefined;
 });
 
-interface ChildBot {
-    child: ChildProcess;
+interface ChildBot extends Child {
     handled: number[];
     stopped: () => boolean;
-    exit: Promise<[number | null, NodeJS.Signals | null]>;
 }
 
 function startChildBot(env: Record<string, string>): ChildBot {
-    const child = spawn(process.execPath, ["--import", "tsx", "test/helpers/child-bot.ts"], {
-        env: { ...process.env, ...env },
-        stdio: ["ignore", "pipe", "inherit"],
-    });
     const handled: number[] = [];
     let stopped = false;
-    let buffered = "";
-    child.stdout!.on("data", (chunk: Buffer) => {
-        buffered += chunk.toString();
-        const lines = buffered.split("\n");
-        buffered = lines.pop()!;
-        for (const line of lines) {
-            const event = JSON.parse(line) as { handled?: number; stopped?: boolean };
-            if (event.handled !== undefined) handled.push(event.handled);
-            if (event.stopped) stopped = true;
-        }
+    const child = spawnScript("test/helpers/child-bot.ts", env, (line) => {
+        const event = JSON.parse(line) as { handled?: number; stopped?: boolean };
+        if (event.handled !== undefined) handled.push(event.handled);
+        if (event.stopped) stopped = true;
     });
-    const exit = once(child, "exit") as Promise<[number | null, NodeJS.Signals | null]>;
-    return { child, handled, stopped: () => stopped, exit };
+    return { ...child, handled, stopped: () => stopped };
 }
 
 describe("a bot in a child process", () => {
@@ -57,7 +43,7 @@ describe("a bot in a child process", () => {
         const bot = startChildBot({ API_ROOT: rig.sim.apiRoot, BOT_TOKEN: rig.token, WORK_MS: "200" });
         for (let i = 0; i < 50; i++) rig.sim.pushMessage(rig.token, { chatId: 1 + (i % 25), text: "x" });
         await until(() => bot.handled.length > 0 && rig!.sim.pending(rig!.token) === 0, 15_000, "the child to fetch");
-        bot.child.kill("SIGTERM");
+        bot.process.kill("SIGTERM");
         const [code, signal] = await bot.exit;
         assert.equal(signal, null);
         assert.equal(code, 0);

@@ -9,6 +9,8 @@ import { sleep } from "../timing.js";
  * can anything else that fetches and handles updates.
  */
 export interface BotAdapter<Y, R> {
+    /** The bot token; with a store, its bot id (before the colon) keys the journal. */
+    token?: string;
     init?: () => Promise<void>;
     handleUpdate: (update: Y) => Promise<void>;
     errorHandler: (error: R) => unknown;
@@ -76,6 +78,11 @@ export interface UpdateFetcher<Y> {
      * short `getUpdates` call, so a restart is not handed them again.
      */
     confirm(offset: number): Promise<void>;
+    /**
+     * Skips every update Telegram holds right now: asks for the newest one
+     * and moves the offset past it, so the next call starts after it.
+     */
+    skipPending(signal: AbortSignal): Promise<void>;
 }
 
 const DEFAULT_LONG_POLL_SECONDS = 30;
@@ -135,6 +142,12 @@ export function createUpdateFetcher<Y extends { update_id: number }, R>(
 
     return Object.defineProperties(fetchUpdates, {
         offset: { get: () => offset, enumerable: true },
+        skipPending: {
+            value: async (signal: AbortSignal) => {
+                const [newest] = await bot.api.getUpdates({ offset: -1, limit: 1, timeout: 0 }, signal as unknown as ApiSignal);
+                if (newest !== undefined) offset = Math.max(offset, newest.update_id + 1);
+            },
+        },
         confirm: {
             value: async (confirmOffset: number) => {
                 const controller = new AbortController();

@@ -1,4 +1,7 @@
+import { InvalidOptionError } from "../errors.js";
+import { Journal, type JournalOptions } from "../journal/journal.js";
 import { type Logger, componentLogger } from "../logger.js";
+import { type Store, openStore } from "../store/store.js";
 import { type BotAdapter, type RunnerOptions, createUpdateFetcher } from "./fetcher.js";
 import { type RunnerHandle, createRunner } from "./runner.js";
 import { stopOnSignals } from "./signals.js";
@@ -17,6 +20,21 @@ export interface RunOptions<Y> {
     /** Concurrency, buffering, ordering constraint and timeout of the sink. */
     sink?: SinkOptions<Y>;
     /**
+     * A SQLite file (path) or an opened store: turns the journal on. Every
+     * fetched update is on disk before Telegram is told it was received, and
+     * is handled again after a crash if its handler had not ended. A path is
+     * opened and closed by `run`; an opened store stays open.
+     */
+    store?: string | Store;
+    /** Journal settings (with `store`). */
+    journal?: Omit<JournalOptions, "logger">;
+    /**
+     * Skip the updates Telegram holds when the bot starts (the journal's own
+     * unfinished updates are still replayed).
+     * @default false
+     */
+    dropPendingUpdates?: boolean;
+    /**
      * Stop gracefully on SIGINT and SIGTERM (a second signal ends the
      * process at once).
      * @default true
@@ -31,36 +49,74 @@ export interface RunOptions<Y> {
     logger?: Logger;
 }
 
+/** The handle `run` returns: the reference's handle plus the journal, when there is one. */
+export interface RunHandle<Y> extends RunnerHandle {
+    /** The bot's journal (with `store`): quarantine listing and the like. */
+    readonly journal: Journal<Y & { update_id: number }> | undefined;
+    /**
+     * Moves a quarantined update back and hands it to the sink now (or on
+     * the next start if the bot is stopped). `false` if it is not quarantined.
+     */
+    retryQuarantined(updateId: number): boolean;
+}
+
 /**
  * Runs a grammY bot with long polling: a drop-in for `@grammyjs/runner`'s
  * `run`. Updates of different chats are handled concurrently (500 at most by
  * default), updates of one chat and of one user in order, and a flooding chat
  * waits in its own lane rather than stalling the others. Stops gracefully on
  * SIGINT/SIGTERM, confirming to Telegram what was handled so a restart does
- * not receive it again.
+ * not receive it again. With `store`, no update is lost to a crash.
  *
  * @param bot A grammY bot (or anything shaped like one)
  * @param options Further configuration
  * @returns A handle to stop and observe the running bot
  */
-export function run<Y extends { update_id: number }, R>(bot: BotAdapter<Y, R>, options: RunOptions<Y> = {}): RunnerHandle {
+export function run<Y extends { update_id: number }, R>(bot: BotAdapter<Y, R>, options: RunOptions<Y> = {}): RunHandle<Y> {
     const log = componentLogger("runner", options.logger);
-    const fetchUpdates = createUpdateFetcher(bot, { logger: options.logger, ...options.runner });
-    let initialized = bot.init === undefined;
+    const durable = options.store === undefined ? undefined : openJournal(bot, options);
+    const journal = durable?.journal;
+    const { suspects, rest: replay } = journal?.recover() ?? { suspects: [], rest: [] };
+    const replaying = new Set([...suspects, ...replay].map((update) => update.update_id));
+    if (replaying.size > 0) log.info({ count: replaying.size }, "replaying updates left unfinished by the previous run");
+    /** Resolvers for suspects in isolation: the next update is handed over only when the suspect ended. */
+    const isolated = new Map<number, () => void>();
+
+    const fetchUpdates = createUpdateFetcher(bot, { logger: options.logger, offset: journal?.offset, ...options.runner });
+    let initialized = false;
     const source = createSource(
         {
             supply: async (batchSize, signal) => {
                 if (!initialized) {
                     await bot.init?.();
+                    if (options.dropPendingUpdates) await fetchUpdates.skipPending(signal);
                     initialized = true;
                 }
-                return fetchUpdates(batchSize, signal);
+                await lastSuspectEnded(signal);
+                const suspect = suspects.shift();
+                if (suspect !== undefined) return [isolate(suspect)];
+                if (replay.length > 0) return replay.splice(0, batchSize);
+                const updates = await fetchUpdates(batchSize, signal);
+                // Written before the next getUpdates, which is what confirms this batch to Telegram.
+                if (updates.length > 0) journal?.append(updates, fetchUpdates.offset);
+                return updates;
             },
         },
         options.source,
     );
+    const timeout = options.sink?.timeout;
     const sink = createConcurrentSink<Y, R>(
-        { consume: (update) => bot.handleUpdate(update) },
+        {
+            consume: async (update) => {
+                if (replaying.delete(update.update_id)) journal?.markReplayStarted(update.update_id);
+                try {
+                    await bot.handleUpdate(update);
+                } finally {
+                    journal?.markDone(update.update_id);
+                    endIsolation(update.update_id);
+                }
+            },
+        },
         async (error) => {
             try {
                 await bot.errorHandler(error);
@@ -68,29 +124,63 @@ export function run<Y extends { update_id: number }, R>(bot: BotAdapter<Y, R>, o
                 log.error({ err: thrown }, "the bot's error handler threw; set one with bot.catch() that does not rethrow");
             }
         },
-        options.sink,
+        {
+            ...options.sink,
+            timeout: timeout && {
+                milliseconds: timeout.milliseconds,
+                handler: (update, task, info) => {
+                    journal?.markDone(update.update_id);
+                    endIsolation(update.update_id);
+                    timeout.handler(update, task, info);
+                },
+            },
+        },
     );
+    /**
+     * Suspects are handed over one at a time. The source asks for the next
+     * batch as soon as one is handed over, so that request waits here until
+     * the suspect's handler has ended (or the runner stops).
+     */
+    let suspectEnded: Promise<void> | undefined;
+    function isolate(suspect: Y): Y {
+        suspectEnded = new Promise<void>((resolve) => isolated.set(suspect.update_id, resolve));
+        return suspect;
+    }
+    /** A suspect's done mark is written at once: the next suspect may be the one that kills the process. */
+    function endIsolation(updateId: number): void {
+        const resolve = isolated.get(updateId);
+        if (resolve === undefined) return;
+        isolated.delete(updateId);
+        journal?.flush();
+        suspectEnded = undefined;
+        resolve();
+    }
+    async function lastSuspectEnded(signal: AbortSignal): Promise<void> {
+        if (suspectEnded === undefined) return;
+        const aborted = new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
+        await Promise.race([suspectEnded, aborted]);
+    }
+
     let removeSignalHandlers = () => {};
     const handle = createRunner(source, sink, {
         stopTimeoutMs: options.stopTimeoutMs,
         afterStop: async ({ requested, error }) => {
             removeSignalHandlers();
-            if (!requested) {
-                log.error({ err: error }, "polling stopped for good");
-                return;
-            }
-            await confirmHandled();
+            if (requested) await confirmHandled();
+            else log.error({ err: error }, "polling stopped for good");
+            durable?.close();
         },
     });
 
     /**
-     * Moves Telegram's offset past everything that was handled. Updates still
-     * unfinished after the stop timeout stay unconfirmed where that is still
-     * possible (those of the newest batch), so they are delivered again.
+     * Moves Telegram's offset past what needs no second delivery. With a
+     * journal that is everything fetched (the unfinished rest is on disk).
+     * Without, updates still unfinished after the stop timeout stay
+     * unconfirmed where that is still possible (those of the newest batch).
      */
     async function confirmHandled(): Promise<void> {
         let offset = fetchUpdates.offset;
-        for (const update of sink.snapshot()) offset = Math.min(offset, update.update_id);
+        if (journal === undefined) for (const update of sink.snapshot()) offset = Math.min(offset, update.update_id);
         if (offset === 0) return;
         try {
             await fetchUpdates.confirm(offset);
@@ -102,5 +192,39 @@ export function run<Y extends { update_id: number }, R>(bot: BotAdapter<Y, R>, o
 
     if (options.signals !== false) removeSignalHandlers = stopOnSignals(handle.stop);
     handle.start();
-    return handle;
+    return Object.assign(handle, {
+        journal,
+        retryQuarantined: (updateId: number) => {
+            const update = journal?.retryQuarantined(updateId);
+            if (update === undefined) return false;
+            if (handle.isRunning()) void sink.handle([update]);
+            return true;
+        },
+    });
+}
+
+/** Opens the store (when given a path) and the bot's journal in it; `close` undoes both. */
+function openJournal<Y extends { update_id: number }, R>(
+    bot: BotAdapter<Y, R>,
+    options: RunOptions<Y>,
+): { journal: Journal<Y>; close: () => void } {
+    const botId = Number(bot.token?.split(":")[0]);
+    if (!Number.isSafeInteger(botId) || botId <= 0) {
+        throw new InvalidOptionError("store", "the journal needs the bot's token (`bot.token`, as every grammY Bot has) to key its rows");
+    }
+    const ownStore = typeof options.store === "string";
+    const store = typeof options.store === "string" ? openStore(options.store) : options.store!;
+    try {
+        const journal = Journal.open<Y>(store, botId, { ...options.journal, logger: options.logger });
+        return {
+            journal,
+            close: () => {
+                journal.close();
+                if (ownStore) store.close();
+            },
+        };
+    } catch (error) {
+        if (ownStore) store.close();
+        throw error;
+    }
 }

@@ -1,0 +1,262 @@
+import type { Statement } from "better-sqlite3";
+import { InvalidOptionError } from "../errors.js";
+import { type Logger, componentLogger } from "../logger.js";
+import { chatIdOfUpdate } from "../runner/constraint.js";
+import { OwnerLock } from "../store/owner-lock.js";
+import type { Store } from "../store/store.js";
+
+/** How the journal behaves. */
+export interface JournalOptions {
+    /**
+     * An update started this many times without its handler ever finishing
+     * (each time, the process died) is moved to the quarantine instead of
+     * being started again.
+     * @default 3
+     */
+    maxAttempts?: number;
+    /**
+     * Done marks are collected for this long and written in one transaction,
+     * so the journal does not cost one write per update. A kill loses at most
+     * this window's marks: those updates are handled again after a restart.
+     * @default 5
+     */
+    groupCommitMs?: number;
+    /** Called after done marks were written, with their update ids (observability). */
+    onFlush?: (updateIds: readonly number[]) => void;
+    /** Logger; sluice's quiet default otherwise. */
+    logger?: Logger;
+}
+
+/** An update the journal gave up replaying, with what is known about it. */
+export interface QuarantinedUpdate<Y> {
+    updateId: number;
+    chatId: number | undefined;
+    /** How many times it was started without finishing. */
+    attempts: number;
+    quarantinedAt: Date;
+    update: Y;
+}
+
+/**
+ * What the previous run left unfinished, oldest first. `suspects` were being
+ * replayed already when the process died again: one of them may be what
+ * kills it, so they run one at a time, before the rest, and only the one
+ * running at the next crash is blamed. `rest` runs normally.
+ */
+export interface Recovery<Y> {
+    suspects: Y[];
+    rest: Y[];
+}
+
+const DEFAULT_MAX_ATTEMPTS = 3;
+const DEFAULT_GROUP_COMMIT_MS = 5;
+/** Done marks are written at the latest when this many are waiting. */
+const GROUP_COMMIT_SIZE = 512;
+
+/**
+ * The durable inbox of one bot in a store. Every batch from `getUpdates` is
+ * written, with the next offset, before the next `getUpdates` tells Telegram
+ * the batch was received; an update's row is deleted once its handler ended.
+ * What is left after a crash is replayed on the next start, in `update_id`
+ * order, and an update that keeps killing the process is quarantined.
+ */
+export class Journal<Y extends { update_id: number }> {
+    private readonly log: Logger;
+    private readonly maxAttempts: number;
+    private readonly groupCommitMs: number;
+    private readonly lock: OwnerLock;
+    private readonly sql: ReturnType<typeof prepare>;
+    private doneMarks: number[] = [];
+    private flushTimer: NodeJS.Timeout | undefined;
+    private closed = false;
+
+    private constructor(
+        private readonly store: Store,
+        /** The bot this journal belongs to (the number before the colon of its token). */
+        readonly botId: number,
+        private readonly options: JournalOptions,
+    ) {
+        this.maxAttempts = positiveInteger("journal.maxAttempts", options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
+        this.groupCommitMs = options.groupCommitMs ?? DEFAULT_GROUP_COMMIT_MS;
+        if (!(this.groupCommitMs >= 0)) {
+            throw new InvalidOptionError("journal.groupCommitMs", `expected a number >= 0, got ${this.groupCommitMs}`);
+        }
+        this.log = componentLogger("journal", options.logger);
+        this.sql = prepare(store);
+        this.lock = OwnerLock.acquire(store, botId);
+    }
+
+    /**
+     * Opens the journal of `botId`, taking the store's lock for that bot.
+     * Fails with `StoreError("STORE_LOCKED")` when another live process holds it.
+     */
+    static open<Y extends { update_id: number }>(store: Store, botId: number, options: JournalOptions = {}): Journal<Y> {
+        return new Journal<Y>(store, botId, options);
+    }
+
+    /** The offset to resume polling from: one past the newest update ever journaled (0 for none). */
+    get offset(): number {
+        const row = this.sql.offset.get(this.botId) as { next_offset: number } | undefined;
+        return row?.next_offset ?? 0;
+    }
+
+    /** Number of updates whose handling has not been recorded as ended. */
+    unfinishedCount(): number {
+        return (this.sql.countUnfinished.get(this.botId) as { n: number }).n;
+    }
+
+    /**
+     * The updates left unfinished by the previous run, to be handled before
+     * polling resumes. Those already started `maxAttempts` times are moved to
+     * the quarantine (and logged) instead.
+     */
+    recover(): Recovery<Y> {
+        const rows = this.sql.unfinished.all(this.botId) as { update_id: number; payload: string; chat_id: number | null; replays: number }[];
+        const recovery: Recovery<Y> = { suspects: [], rest: [] };
+        const now = Date.now();
+        this.store.transaction(() => {
+            for (const row of rows) {
+                // The run that fetched it started it once; each replay since was recorded.
+                const attempts = row.replays + 1;
+                if (attempts < this.maxAttempts) {
+                    (row.replays > 0 ? recovery.suspects : recovery.rest).push(JSON.parse(row.payload) as Y);
+                    continue;
+                }
+                this.sql.quarantine.run(this.botId, row.update_id, row.payload, row.chat_id, attempts, now);
+                this.sql.deleteUnfinished.run(this.botId, row.update_id);
+                this.log.error(
+                    { updateId: row.update_id, chatId: row.chat_id, attempts },
+                    "update quarantined: it was started this many times and the process never finished it; " +
+                        "inspect it with journal.quarantined(), then retry or drop it",
+                );
+            }
+        });
+        return recovery;
+    }
+
+    /**
+     * Records a fetched batch and the offset that confirms it, synced to disk,
+     * in one transaction. Call before the next `getUpdates`.
+     */
+    append(updates: readonly Y[], nextOffset: number): void {
+        this.store.transaction(
+            () => {
+                for (const update of updates) {
+                    this.sql.insert.run(this.botId, update.update_id, JSON.stringify(update), chatIdOfUpdate(update) ?? null);
+                }
+                this.sql.setOffset.run(this.botId, nextOffset);
+            },
+            { durable: true },
+        );
+    }
+
+    /**
+     * Records, before its handler runs again, that a replayed update is being
+     * started: if it brings the process down once more, the next start knows.
+     * Written at once (not group-committed) for exactly that reason.
+     */
+    markReplayStarted(updateId: number): void {
+        this.sql.countReplay.run(this.botId, updateId);
+    }
+
+    /** Records that an update's handling ended; written with the next group commit. */
+    markDone(updateId: number): void {
+        if (this.closed) return;
+        this.doneMarks.push(updateId);
+        if (this.doneMarks.length >= GROUP_COMMIT_SIZE || this.groupCommitMs === 0) this.flush();
+        else if (this.flushTimer === undefined) {
+            this.flushTimer = setTimeout(() => this.flush(), this.groupCommitMs);
+            this.flushTimer.unref();
+        }
+    }
+
+    /** Writes the waiting done marks now. */
+    flush(): void {
+        clearTimeout(this.flushTimer);
+        this.flushTimer = undefined;
+        if (this.doneMarks.length === 0 || !this.store.isOpen) return;
+        const marks = this.doneMarks;
+        this.doneMarks = [];
+        this.store.transaction(() => {
+            for (const updateId of marks) this.sql.deleteUnfinished.run(this.botId, updateId);
+        });
+        this.options.onFlush?.(marks);
+    }
+
+    /** The quarantined updates, oldest first. */
+    quarantined(): QuarantinedUpdate<Y>[] {
+        const rows = this.sql.listQuarantine.all(this.botId) as {
+            update_id: number;
+            payload: string;
+            chat_id: number | null;
+            attempts: number;
+            quarantined_at: number;
+        }[];
+        return rows.map((row) => ({
+            updateId: row.update_id,
+            chatId: row.chat_id ?? undefined,
+            attempts: row.attempts,
+            quarantinedAt: new Date(row.quarantined_at),
+            update: JSON.parse(row.payload) as Y,
+        }));
+    }
+
+    /**
+     * Moves a quarantined update back into the journal with a fresh attempt
+     * count and returns it, for handing to the sink; `undefined` if no such
+     * update is quarantined.
+     */
+    retryQuarantined(updateId: number): Y | undefined {
+        return this.store.transaction(() => {
+            const row = this.sql.getQuarantined.get(this.botId, updateId) as { payload: string; chat_id: number | null } | undefined;
+            if (row === undefined) return undefined;
+            this.sql.dropQuarantined.run(this.botId, updateId);
+            this.sql.insert.run(this.botId, updateId, row.payload, row.chat_id);
+            return JSON.parse(row.payload) as Y;
+        });
+    }
+
+    /** Deletes a quarantined update for good; `false` if no such update is quarantined. */
+    dropQuarantined(updateId: number): boolean {
+        return this.sql.dropQuarantined.run(this.botId, updateId).changes > 0;
+    }
+
+    /** Writes waiting done marks and gives up the store's lock for this bot (idempotent). */
+    close(): void {
+        if (this.closed) return;
+        this.flush();
+        this.closed = true;
+        this.lock.release();
+    }
+}
+
+/** The journal's statements, prepared once per journal. */
+function prepare(store: Store) {
+    const sql = (text: string): Statement => store.db.prepare(text);
+    return {
+        offset: sql("SELECT next_offset FROM journal_offsets WHERE bot_id = ?"),
+        setOffset: sql(
+            `INSERT INTO journal_offsets (bot_id, next_offset) VALUES (?, ?)
+             ON CONFLICT (bot_id) DO UPDATE SET next_offset = max(next_offset, excluded.next_offset)`,
+        ),
+        insert: sql("INSERT OR IGNORE INTO journal_updates (bot_id, update_id, payload, chat_id) VALUES (?, ?, ?, ?)"),
+        unfinished: sql("SELECT update_id, payload, chat_id, replays FROM journal_updates WHERE bot_id = ? ORDER BY update_id"),
+        countUnfinished: sql("SELECT count(*) AS n FROM journal_updates WHERE bot_id = ?"),
+        countReplay: sql("UPDATE journal_updates SET replays = replays + 1 WHERE bot_id = ? AND update_id = ?"),
+        deleteUnfinished: sql("DELETE FROM journal_updates WHERE bot_id = ? AND update_id = ?"),
+        quarantine: sql(
+            `INSERT OR REPLACE INTO journal_quarantine (bot_id, update_id, payload, chat_id, attempts, quarantined_at)
+             VALUES (?, ?, ?, ?, ?, ?)`,
+        ),
+        listQuarantine: sql(
+            "SELECT update_id, payload, chat_id, attempts, quarantined_at FROM journal_quarantine WHERE bot_id = ? ORDER BY update_id",
+        ),
+        getQuarantined: sql("SELECT payload, chat_id FROM journal_quarantine WHERE bot_id = ? AND update_id = ?"),
+        dropQuarantined: sql("DELETE FROM journal_quarantine WHERE bot_id = ? AND update_id = ?"),
+    };
+}
+
+function positiveInteger(option: string, value: number): number {
+    if (!(Number.isInteger(value) && value >= 1)) throw new InvalidOptionError(option, `expected a whole number >= 1, got ${value}`);
+    return value;
+}

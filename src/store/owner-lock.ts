@@ -1,0 +1,77 @@
+import { hostname } from "node:os";
+import { StoreError } from "../errors.js";
+import type { Store } from "./store.js";
+
+/** How often a running owner refreshes its row. */
+const HEARTBEAT_MS = 5_000;
+/** An owner row this old belongs to a process that is gone (or hung): it may be taken over. */
+const STALE_AFTER_MS = 30_000;
+
+/**
+ * Makes sure only one process at a time works for a bot on a store: two
+ * pollers on one journal would both replay and both poll. The owner row holds
+ * pid, host and a heartbeat; a row left by a process that died (a `kill -9`)
+ * is recognised by its pid no longer running on this host, or by a stale
+ * heartbeat, and is taken over.
+ */
+export class OwnerLock {
+    private timer: NodeJS.Timeout | undefined;
+
+    private constructor(
+        private readonly store: Store,
+        private readonly botId: number,
+    ) {}
+
+    /** Takes the lock for `botId`, or fails with `StoreError("STORE_LOCKED")`. */
+    static acquire(store: Store, botId: number): OwnerLock {
+        const host = hostname();
+        const now = Date.now();
+        store.transaction(() => {
+            const owner = store.db
+                .prepare("SELECT pid, host, heartbeat_at FROM owners WHERE bot_id = ?")
+                .get(botId) as { pid: number; host: string; heartbeat_at: number } | undefined;
+            if (owner !== undefined && owner.pid !== process.pid && isAlive(owner, host, now)) {
+                throw new StoreError(
+                    "STORE_LOCKED",
+                    store.path,
+                    `The store ${store.path} is in use for bot ${botId} by process ${owner.pid} on ${owner.host}. ` +
+                        "Only one process may poll a bot with one store: stop that process first " +
+                        "(or give this one its own store file).",
+                );
+            }
+            store.db
+                .prepare("INSERT OR REPLACE INTO owners (bot_id, pid, host, heartbeat_at) VALUES (?, ?, ?, ?)")
+                .run(botId, process.pid, host, now);
+        });
+        const lock = new OwnerLock(store, botId);
+        lock.timer = setInterval(() => lock.heartbeat(), HEARTBEAT_MS);
+        lock.timer.unref();
+        return lock;
+    }
+
+    /** Gives the lock up (idempotent). */
+    release(): void {
+        clearInterval(this.timer);
+        this.timer = undefined;
+        if (!this.store.isOpen) return;
+        this.store.db.prepare("DELETE FROM owners WHERE bot_id = ? AND pid = ?").run(this.botId, process.pid);
+    }
+
+    private heartbeat(): void {
+        if (!this.store.isOpen) return;
+        this.store.db
+            .prepare("UPDATE owners SET heartbeat_at = ? WHERE bot_id = ? AND pid = ?")
+            .run(Date.now(), this.botId, process.pid);
+    }
+}
+
+function isAlive(owner: { pid: number; host: string; heartbeat_at: number }, host: string, now: number): boolean {
+    if (now - owner.heartbeat_at > STALE_AFTER_MS) return false;
+    if (owner.host !== host) return true; // cannot look at another machine's processes; trust the heartbeat
+    try {
+        process.kill(owner.pid, 0);
+        return true;
+    } catch (error) {
+        return (error as NodeJS.ErrnoException).code === "EPERM"; // exists, owned by another user
+    }
+}

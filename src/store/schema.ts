@@ -1,0 +1,37 @@
+/**
+ * The one schema of a sluice store, as numbered migrations. `PRAGMA
+ * user_version` records how many have run; a store opened by an older sluice
+ * than the one that wrote it is refused rather than misread.
+ */
+export const MIGRATIONS: readonly string[] = [
+    // 1: the journal
+    `
+    CREATE TABLE journal_updates (
+        bot_id    INTEGER NOT NULL,
+        update_id INTEGER NOT NULL,
+        payload   TEXT    NOT NULL,  -- the update as Telegram sent it (JSON)
+        chat_id   INTEGER,           -- for logs and the quarantine listing
+        replays   INTEGER NOT NULL DEFAULT 0,  -- times it was started again after a restart
+        PRIMARY KEY (bot_id, update_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE journal_offsets (
+        bot_id      INTEGER PRIMARY KEY,
+        next_offset INTEGER NOT NULL   -- what the next getUpdates sends; confirms everything below
+    );
+    CREATE TABLE journal_quarantine (
+        bot_id         INTEGER NOT NULL,
+        update_id      INTEGER NOT NULL,
+        payload        TEXT    NOT NULL,
+        chat_id        INTEGER,
+        attempts       INTEGER NOT NULL,
+        quarantined_at INTEGER NOT NULL,  -- unix milliseconds
+        PRIMARY KEY (bot_id, update_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE owners (
+        bot_id       INTEGER PRIMARY KEY,
+        pid          INTEGER NOT NULL,
+        host         TEXT    NOT NULL,
+        heartbeat_at INTEGER NOT NULL     -- unix milliseconds, refreshed while the owner runs
+    );
+    `,
+];

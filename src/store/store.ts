@@ -1,0 +1,114 @@
+import Database from "better-sqlite3";
+import { StoreError } from "../errors.js";
+import { MIGRATIONS } from "./schema.js";
+
+/** better-sqlite3's connection type. */
+export type SqliteDatabase = Database.Database;
+
+/**
+ * An opened sluice store: one SQLite file (WAL mode) shared by the journal
+ * and, later, the outbox and the bot pool. Open it once per process with
+ * `openStore` and pass it to `run(bot, { store })`, or pass a path and let
+ * `run` open and close it.
+ */
+export class Store {
+    /** The underlying connection, for sluice's components. */
+    readonly db: SqliteDatabase;
+    /** The file this store lives in. */
+    readonly path: string;
+
+    /** @internal Use `openStore`. */
+    constructor(db: SqliteDatabase, path: string) {
+        this.db = db;
+        this.path = path;
+    }
+
+    /**
+     * Runs `work` in one IMMEDIATE transaction. `durable` syncs the commit to
+     * disk (survives power loss); otherwise it survives a crash or `kill -9`
+     * of the process, which is what WAL mode's NORMAL sync guarantees.
+     */
+    transaction<T>(work: () => T, options: { durable?: boolean } = {}): T {
+        if (options.durable) this.db.pragma("synchronous = FULL");
+        try {
+            return this.db.transaction(work).immediate();
+        } finally {
+            if (options.durable) this.db.pragma("synchronous = NORMAL");
+        }
+    }
+
+    /** Whether the connection is open. */
+    get isOpen(): boolean {
+        return this.db.open;
+    }
+
+    /** Closes the connection (idempotent). */
+    close(): void {
+        if (this.db.open) this.db.close();
+    }
+}
+
+/**
+ * Opens (creating if needed) a store file and brings its schema up to date.
+ * Fails with a `StoreError` naming the file when it is not a SQLite database
+ * (`STORE_CORRUPT`), cannot be created or written (`STORE_UNWRITABLE`), or was
+ * written by a newer sluice (`STORE_TOO_NEW`).
+ */
+export function openStore(path: string): Store {
+    let db: SqliteDatabase | undefined;
+    try {
+        db = new Database(path);
+        db.pragma("journal_mode = WAL");
+        db.pragma("synchronous = NORMAL");
+        db.pragma("busy_timeout = 5000");
+        migrate(db, path);
+        return new Store(db, path);
+    } catch (error) {
+        db?.close();
+        throw asStoreError(error, path);
+    }
+}
+
+function migrate(db: SqliteDatabase, path: string): void {
+    const version = db.pragma("user_version", { simple: true }) as number;
+    if (version > MIGRATIONS.length) {
+        throw new StoreError(
+            "STORE_TOO_NEW",
+            path,
+            `The store ${path} has schema version ${version}, newer than this sluice knows (${MIGRATIONS.length}). ` +
+                "Upgrade sluice, or point `store` at another file.",
+        );
+    }
+    db.transaction(() => {
+        for (let next = version; next < MIGRATIONS.length; next++) db.exec(MIGRATIONS[next]!);
+        db.pragma(`user_version = ${MIGRATIONS.length}`);
+    }).immediate();
+}
+
+/** Turns SQLite's errors about the file itself into `StoreError`s; passes others on. */
+function asStoreError(error: unknown, path: string): unknown {
+    if (error instanceof StoreError) return error;
+    const code = (error as { code?: unknown }).code;
+    if (code === "SQLITE_NOTADB" || code === "SQLITE_CORRUPT") {
+        return new StoreError(
+            "STORE_CORRUPT",
+            path,
+            `The store ${path} is not a valid SQLite database (or is damaged). ` +
+                "Move it aside and start with a new file; sluice does not overwrite it.",
+            { cause: error },
+        );
+    }
+    if (
+        typeof code === "string" &&
+        (code.startsWith("SQLITE_CANTOPEN") || code.startsWith("SQLITE_READONLY") || code.startsWith("SQLITE_PERM"))
+    ) {
+        return new StoreError(
+            "STORE_UNWRITABLE",
+            path,
+            `The store ${path} cannot be opened for writing. Check that its folder exists and that this user may write ` +
+                "the file and the folder (SQLite also creates -wal and -shm files beside it).",
+            { cause: error },
+        );
+    }
+    return error;
+}
