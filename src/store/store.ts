@@ -89,6 +89,8 @@ function migrate(db: SqliteDatabase, path: string): void {
 function asStoreError(error: unknown, path: string): unknown {
     if (error instanceof StoreError) return error;
     const code = (error as { code?: unknown }).code;
+    // better-sqlite3 checks the folder itself and throws a plain TypeError without a code.
+    const missingFolder = error instanceof TypeError && /directory does not exist/.test(error.message);
     if (code === "SQLITE_NOTADB" || code === "SQLITE_CORRUPT") {
         return new StoreError(
             "STORE_CORRUPT",
@@ -99,8 +101,9 @@ function asStoreError(error: unknown, path: string): unknown {
         );
     }
     if (
-        typeof code === "string" &&
-        (code.startsWith("SQLITE_CANTOPEN") || code.startsWith("SQLITE_READONLY") || code.startsWith("SQLITE_PERM"))
+        missingFolder ||
+        (typeof code === "string" &&
+        (code.startsWith("SQLITE_CANTOPEN") || code.startsWith("SQLITE_READONLY") || code.startsWith("SQLITE_PERM")))
     ) {
         return new StoreError(
             "STORE_UNWRITABLE",

@@ -1,0 +1,154 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, afterEach, describe, it } from "node:test";
+import { setTimeout as delay } from "node:timers/promises";
+import type { Update } from "grammy/types";
+import { Journal, StoreError, openStore, run } from "../src/index.js";
+import { type TestRig, startRig, until } from "./helpers/bots.js";
+import { spawnScript } from "./helpers/child.js";
+
+const dir = mkdtempSync(join(tmpdir(), "sluice-journal-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+let rig: TestRig | undefined;
+afterEach(async () => {
+    await rig?.close();
+    rig = undefined;
+});
+
+const message = (updateId: number, chatId: number): Update =>
+    ({
+        update_id: updateId,
+        message: { message_id: updateId, date: 0, chat: { id: chatId, type: "private", first_name: "A" }, text: "hi" },
+    }) as Update;
+
+describe("store", () => {
+    it("refuses a file that is not a SQLite database, naming it, and leaves it alone", () => {
+        const path = join(dir, "not-a-db.db");
+        writeFileSync(path, "this is not sqlite ".repeat(100));
+        assert.throws(
+            () => openStore(path),
+            (error: unknown) => error instanceof StoreError && error.code === "STORE_CORRUPT" && error.message.includes(path),
+        );
+    });
+
+    it("reports a store it cannot create with the path and what to check", () => {
+        const path = join(dir, "missing-folder", "bot.db");
+        assert.throws(
+            () => openStore(path),
+            (error: unknown) =>
+                error instanceof StoreError && error.code === "STORE_UNWRITABLE" && error.path === path && /folder/.test(error.message),
+        );
+    });
+});
+
+describe("journal", () => {
+    it("keeps unfinished updates in order across reopenings and forgets finished ones", () => {
+        const store = openStore(join(dir, "order.db"));
+        const journal = Journal.open<Update>(store, 42, { groupCommitMs: 0 });
+        journal.append([message(3, 1), message(1, 1), message(2, 2)], 4);
+        journal.markDone(2);
+        journal.close();
+        const reopened = Journal.open<Update>(store, 42);
+        assert.equal(reopened.offset, 4);
+        const { suspects, rest } = reopened.recover();
+        assert.deepEqual(suspects, []);
+        assert.deepEqual(
+            rest.map((u) => u.update_id),
+            [1, 3],
+        );
+        assert.equal(Journal.open<Update>(store, 43).offset, 0, "journals of different bots are separate");
+        reopened.close();
+        store.close();
+    });
+
+    it("rejects nonsense options with a typed error", () => {
+        const store = openStore(join(dir, "options.db"));
+        assert.throws(() => Journal.open(store, 1, { maxAttempts: 0 }), { code: "INVALID_OPTION", message: /maxAttempts/ });
+        store.close();
+    });
+
+    it("fails fast when another live process holds the bot's journal, and takes over from a killed one", async () => {
+        rig = await startRig();
+        const path = join(dir, "locked.db");
+        let ready = false;
+        const child = spawnScript(
+            "test/helpers/journaled-bot.ts",
+            { API_ROOT: rig.sim.apiRoot, BOT_TOKEN: rig.token, STORE: path },
+            (line) => void (line === "r" && (ready = true)),
+        );
+        await until(() => ready, 15_000, "the child bot to run");
+        assert.throws(
+            () => run(rig!.bot(), { store: path, signals: false }),
+            (error: unknown) =>
+                error instanceof StoreError &&
+                error.code === "STORE_LOCKED" &&
+                error.message.includes(path) &&
+                error.message.includes(String(child.process.pid)),
+        );
+        child.process.kill("SIGKILL");
+        await child.exit;
+        const handle = run(rig.bot(), { store: path, signals: false });
+        await delay(50);
+        assert.equal(handle.isRunning(), true);
+        await handle.stop();
+    });
+
+    it("resumes from its stored offset and drops what Telegram holds when asked", async () => {
+        rig = await startRig();
+        const path = join(dir, "resume.db");
+        const seen: number[] = [];
+        const bot = rig.bot();
+        bot.on("message", (ctx) => void seen.push(ctx.update.update_id));
+        for (let i = 0; i < 5; i++) rig.sim.pushMessage(rig.token, { chatId: 1, text: "old" });
+        const first = run(bot, { store: path, signals: false, dropPendingUpdates: true });
+        await delay(100);
+        rig.sim.pushMessage(rig.token, { chatId: 1, text: "new" });
+        await until(() => seen.length === 1);
+        await first.stop();
+        assert.deepEqual(seen, [6], "the five pending before the start were skipped");
+
+        const second = rig.bot();
+        const again: number[] = [];
+        second.on("message", (ctx) => void again.push(ctx.update.update_id));
+        rig.sim.pushMessage(rig.token, { chatId: 1, text: "newer" });
+        const handle = run(second, { store: path, signals: false });
+        await until(() => again.length === 1);
+        await handle.stop();
+        assert.deepEqual(again, [7]);
+    });
+
+    it("lists a quarantined update and hands it to the bot again on retry", async () => {
+        rig = await startRig();
+        const path = join(dir, "retry.db");
+        const botId = rig.botInfo.id;
+        const store = openStore(path);
+        const journal = Journal.open<Update>(store, botId);
+        journal.append([message(1, 9)], 2);
+        for (let crash = 0; crash < 2; crash++) {
+            const { suspects, rest } = journal.recover();
+            for (const update of [...suspects, ...rest]) journal.markReplayStarted(update.update_id);
+        }
+        assert.deepEqual(journal.recover(), { suspects: [], rest: [] }, "the third start quarantines it");
+        journal.close();
+        store.close();
+
+        const seen: number[] = [];
+        const bot = rig.bot();
+        bot.on("message", (ctx) => void seen.push(ctx.update.update_id));
+        const handle = run(bot, { store: path, signals: false });
+        const [quarantined] = handle.journal!.quarantined();
+        assert.equal(quarantined?.updateId, 1);
+        assert.equal(quarantined?.chatId, 9);
+        assert.equal(quarantined?.attempts, 3);
+        assert.equal(handle.retryQuarantined(1), true);
+        assert.equal(handle.retryQuarantined(1), false);
+        await until(() => seen.length === 1);
+        await handle.stop();
+        assert.deepEqual(seen, [1]);
+        const check = openStore(path);
+        assert.equal(Journal.open(check, botId).unfinishedCount(), 0);
+        check.close();
+    });
+});
