@@ -6,23 +6,26 @@
  */
 import { forkSimulator } from "../src/simulator/index.js";
 import { quietP99 } from "./fairness.js";
+import { journaledThroughput, removeJournalFiles, resumeTime } from "./journal.js";
 import { heapAfterChats } from "./memory.js";
 import { median } from "./stats.js";
 import { UPDATES, bareLoop, runnerThroughput } from "./throughput.js";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const ROUND_TRIP_MS = 5;
-/** `BENCH_ONLY=throughput,fairness,memory` (any subset) runs only those comparisons. */
-const only = new Set((process.env.BENCH_ONLY ?? "throughput,fairness,memory").split(","));
+/** `BENCH_ONLY=throughput,journal,fairness,memory` (any subset) runs only those comparisons. */
+const only = new Set((process.env.BENCH_ONLY ?? "throughput,journal,fairness,memory").split(","));
 const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MB`;
 const rate = (perSecond: number) => `${Math.round(perSecond).toLocaleString("en-US")} updates/s`;
 
 const sim = await forkSimulator();
 try {
     if (only.has("throughput")) await compareThroughput();
+    if (only.has("journal")) await compareJournal();
     if (only.has("fairness")) await compareFairness();
 } finally {
     await sim.close();
+    removeJournalFiles();
 }
 if (only.has("memory")) await compareMemory();
 
@@ -55,6 +58,30 @@ async function throughputAt(latencyMs: number, setting: string): Promise<void> {
     console.log(`  sluice                 ${rate(s)}  (${((100 * s) / b).toFixed(1)}% of bare)`);
     console.log(`  ratio sluice / reference: ${(s / r).toFixed(2)}x  (target >= 1.00x; >= 95% of bare)\n`);
     await sim.setFaults({});
+}
+
+async function compareJournal(): Promise<void> {
+    console.log("Journal: the same throughput run with every update written to SQLite before it is confirmed");
+    const plain: number[] = [];
+    const journaled: number[] = [];
+    const reference: number[] = [];
+    for (let round = 0; round <= ROUNDS; round++) {
+        const measured = [await runnerThroughput(sim, "sluice"), await journaledThroughput(sim), await runnerThroughput(sim, "reference")];
+        if (round === 0) continue;
+        plain.push(measured[0]!);
+        journaled.push(measured[1]!);
+        reference.push(measured[2]!);
+    }
+    const [p, j, r] = [median(plain), median(journaled), median(reference)];
+    console.log(`  sluice without journal  ${rate(p)}`);
+    console.log(`  sluice with journal     ${rate(j)}  (${(j / p).toFixed(2)}x of without; target >= 0.90x)`);
+    console.log(`  @grammyjs/runner        ${rate(r)}  (journaled sluice / reference: ${(j / r).toFixed(2)}x; target >= 1.00x)`);
+    console.log(`  cost per update: ${((1 / j - 1 / p) * 1e6).toFixed(1)} µs`);
+    const resume = await resumeTime(sim);
+    console.log(
+        `  resume with 10,000 unfinished updates: journal read in ${resume.recovered.toFixed(0)} ms, ` +
+            `all handled ${resume.handled.toFixed(0)} ms after run() (target < 1 s)\n`,
+    );
 }
 
 async function compareFairness(): Promise<void> {

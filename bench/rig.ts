@@ -14,11 +14,12 @@ export async function freshBot(sim: RemoteSimulator): Promise<{ bot: Bot<Context
     return { token: registered.token, bot: new Bot(registered.token, { client: { apiRoot: sim.apiRoot }, botInfo }) };
 }
 
-/** Starts `bot` under the named runner; sluice's signal handlers stay off in benchmarks. */
-export function start(name: RunnerName, bot: Bot<Context>, sink?: { concurrency?: number }) {
-    return name === "sluice"
-        ? sluice.run(bot, { signals: false, stopTimeoutMs: 100, sink })
-        : reference.run(bot, { sink });
+/**
+ * Starts `bot` under the named runner; with `store`, sluice journals to that
+ * file. sluice's signal handlers stay off in benchmarks.
+ */
+export function start(name: RunnerName, bot: Bot<Context>, options: { store?: string } = {}) {
+    return name === "sluice" ? sluice.run(bot, { signals: false, stopTimeoutMs: 100, store: options.store }) : reference.run(bot);
 }
 
 /** The chat-and-user constraint, spelled the same way for both runners' `sequentialize`. */

@@ -30,8 +30,8 @@ export async function bareLoop(sim: RemoteSimulator): Promise<number> {
     return UPDATES / ((performance.now() - started) / 1000);
 }
 
-/** Updates per second handled by the named runner. */
-export async function runnerThroughput(sim: RemoteSimulator, name: RunnerName): Promise<number> {
+/** Updates per second handled by the named runner (sluice with a journal in `store`, if given). */
+export async function runnerThroughput(sim: RemoteSimulator, name: RunnerName, store?: string): Promise<number> {
     const { bot, token } = await freshBot(sim);
     await load(sim, token);
     let handled = 0;
@@ -40,7 +40,7 @@ export async function runnerThroughput(sim: RemoteSimulator, name: RunnerName): 
         handled++;
     });
     const started = performance.now();
-    const handle = start(name, bot);
+    const handle = start(name, bot, { store });
     await until(() => handled === UPDATES);
     const rate = UPDATES / ((performance.now() - started) / 1000);
     await handle.stop();

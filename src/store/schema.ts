@@ -6,12 +6,17 @@
 export const MIGRATIONS: readonly string[] = [
     // 1: the journal
     `
-    CREATE TABLE journal_updates (
+    CREATE TABLE journal_batches (
+        id      INTEGER PRIMARY KEY,
+        bot_id  INTEGER NOT NULL,
+        updates TEXT    NOT NULL,  -- the batch as Telegram sent it (JSON array), in update_id order
+        done    BLOB    NOT NULL   -- one bit per update of the batch: its handler has ended
+    );
+    CREATE INDEX journal_batches_by_bot ON journal_batches (bot_id, id);
+    CREATE TABLE journal_replays (
         bot_id    INTEGER NOT NULL,
         update_id INTEGER NOT NULL,
-        payload   TEXT    NOT NULL,  -- the update as Telegram sent it (JSON)
-        chat_id   INTEGER,           -- for logs and the quarantine listing
-        replays   INTEGER NOT NULL DEFAULT 0,  -- times it was started again after a restart
+        replays   INTEGER NOT NULL,  -- times it was started again after a restart without finishing
         PRIMARY KEY (bot_id, update_id)
     ) WITHOUT ROWID;
     CREATE TABLE journal_offsets (
