@@ -117,6 +117,7 @@ describe("journal", () => {
         await until(() => again.length === 1);
         await handle.stop();
         assert.deepEqual(again, [7]);
+        assert.throws(() => handle.start(), { code: "JOURNAL_CLOSED" });
     });
 
     it("lists a quarantined update and hands it to the bot again on retry", async () => {

@@ -1,4 +1,4 @@
-import { InvalidOptionError } from "../errors.js";
+import { InvalidOptionError, SluiceError } from "../errors.js";
 import { Journal, type JournalOptions } from "../journal/journal.js";
 import { type Logger, componentLogger } from "../logger.js";
 import { type Store, openStore } from "../store/store.js";
@@ -169,8 +169,10 @@ export function run<Y extends { update_id: number }, R>(bot: BotAdapter<Y, R>, o
             if (requested) await confirmHandled();
             else log.error({ err: error }, "polling stopped for good");
             durable?.close();
+            journalClosed = durable !== undefined;
         },
     });
+    let journalClosed = false;
 
     /**
      * Moves Telegram's offset past what needs no second delivery. With a
@@ -192,7 +194,17 @@ export function run<Y extends { update_id: number }, R>(bot: BotAdapter<Y, R>, o
 
     if (options.signals !== false) removeSignalHandlers = stopOnSignals(handle.stop);
     handle.start();
+    const startRunner = handle.start;
     return Object.assign(handle, {
+        start: () => {
+            if (journalClosed) {
+                throw new SluiceError(
+                    "JOURNAL_CLOSED",
+                    "This handle's journal was closed when it stopped; call run(bot, options) again to restart with a store.",
+                );
+            }
+            startRunner();
+        },
         journal,
         retryQuarantined: (updateId: number) => {
             const update = journal?.retryQuarantined(updateId);
