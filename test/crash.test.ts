@@ -88,13 +88,15 @@ describe("journal under real crashes", () => {
 
         // Only what was unfinished at a kill is handled again: a done mark on disk is final.
         let repeated = 0;
+        const startedBefore = new Set<number>();
         runs.forEach((run, index) => {
-            for (const later of runs.slice(index + 1)) {
-                for (const { id } of later.started) {
-                    assert.ok(!run.flushed.has(id), `update ${id} was recorded done in run ${index} but started again`);
-                    if (run.started.some((s) => s.id === id)) repeated++;
+            for (const { id } of run.started) {
+                if (startedBefore.has(id)) repeated++;
+                for (const earlier of runs.slice(0, index)) {
+                    assert.ok(!earlier.flushed.has(id), `update ${id} was recorded done in an earlier run but started again`);
                 }
             }
+            for (const { id } of run.started) startedBefore.add(id);
         });
         const atRisk = runs
             .slice(0, -1)

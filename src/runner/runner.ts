@@ -1,3 +1,4 @@
+import { sleep } from "../timing.js";
 import type { UpdateSink } from "./sink.js";
 import type { UpdateSource } from "./source.js";
 
@@ -43,6 +44,8 @@ export interface RunnerLifecycleOptions {
 }
 
 const DEFAULT_STOP_TIMEOUT_MS = 10_000;
+/** How long a stop waits for a batch that was already arriving. */
+const LATE_BATCH_GRACE_MS = 1_000;
 
 /**
  * Connects a source to a sink: pulls a batch, hands it to the sink, and sets
@@ -71,14 +74,32 @@ export function createRunner<Y>(
                 // Neither a slow fetch nor a full sink may delay a stop.
                 const fetching = batches.next();
                 fetching.catch(() => {}); // after a stop its abort error is of no interest
-                const next = await Promise.race([fetching, stopRequested]);
+                const next = (await Promise.race([fetching, stopRequested])) ?? (await lateBatch(fetching));
                 if (next === undefined || next.done === true) return;
+                if (!running) {
+                    void sink.handle(next.value); // arrived (and was journaled) as the stop came: drained below
+                    return;
+                }
                 const capacity = await Promise.race([sink.handle(next.value), stopRequested]);
                 if (capacity === undefined || !running) return;
                 source.setGeneratorPace(capacity);
             }
         } finally {
             batches.return(undefined).catch(() => {});
+        }
+    }
+
+    /**
+     * A batch that was already on its way when the stop came (fetched, maybe
+     * being written to the journal): waited for briefly, so it is handled in
+     * the drain instead of left for the next start.
+     */
+    async function lateBatch(fetching: Promise<IteratorResult<Y[]>>): Promise<IteratorResult<Y[]> | undefined> {
+        const giveUp = new AbortController();
+        try {
+            return await Promise.race([fetching.catch(() => undefined), sleep(LATE_BATCH_GRACE_MS, giveUp.signal).then(() => undefined)]);
+        } finally {
+            giveUp.abort();
         }
     }
 

@@ -1,7 +1,7 @@
 import { type ChildProcess, fork } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import type { Update } from "grammy/types";
 import { SluiceError } from "../errors.js";
+import { siblingModule } from "../sibling-module.js";
 import type { ApiCall, BotStats, CreateBotOptions, SentCall, SimulatedBot } from "./bot.js";
 import type { ChatState } from "./chats.js";
 import type { FailNextOptions, Faults } from "./faults.js";
@@ -229,10 +229,9 @@ export class RemoteSimulator {
  * ```
  */
 export async function forkSimulator(options: RemoteSimulatorOptions = {}): Promise<RemoteSimulator> {
-    const fromSource = import.meta.url.endsWith(".ts");
-    const entry = fileURLToPath(new URL(fromSource ? "./child.ts" : "./child.js", import.meta.url));
-    const child = fork(entry, [], {
-        execArgv: fromSource ? ["--import", tsxLoader()] : [],
+    const entry = siblingModule(import.meta.url, "child");
+    const child = fork(entry.path, [], {
+        execArgv: entry.execArgv,
         serialization: "advanced",
         stdio: ["ignore", "inherit", "inherit", "ipc"],
     });
@@ -244,14 +243,4 @@ export async function forkSimulator(options: RemoteSimulatorOptions = {}): Promi
         throw error;
     }
     return remote;
-}
-
-// Resolved from this file rather than the working directory, so forking
-// works whatever directory the parent was started in.
-function tsxLoader(): string {
-    try {
-        return import.meta.resolve("tsx");
-    } catch {
-        return "tsx";
-    }
 }
