@@ -37,22 +37,32 @@ async function compareThroughput(): Promise<void> {
     );
 }
 
-/** Median updates/s of the bare loop and both runners, one warm-up round first (the JIT needs it). */
+/**
+ * Runs the measurements in turn, ROUNDS times after one warm-up round (the
+ * JIT needs it), and returns the median of each.
+ */
+type Measure = () => Promise<number>;
+async function interleavedMedians(measurements: [Measure, Measure, Measure]): Promise<[number, number, number]> {
+    const results = measurements.map((): number[] => []);
+    for (let round = 0; round <= ROUNDS; round++) {
+        for (const [index, measure] of measurements.entries()) {
+            const value = await measure();
+            if (round > 0) results[index]!.push(value);
+        }
+    }
+    return results.map(median) as [number, number, number];
+}
+
+/** Median updates/s of the bare loop and both runners. */
 async function throughputAt(latencyMs: number, setting: string): Promise<void> {
     await sim.setFaults(latencyMs > 0 ? { latencyMs, methods: ["getUpdates"] } : {});
     console.log(`Throughput: ${UPDATES.toLocaleString("en-US")} updates over 1,000 chats, zero-work handler with sequentialize;`);
     console.log(`  ${setting}`);
-    const bare: number[] = [];
-    const reference: number[] = [];
-    const sluice: number[] = [];
-    for (let round = 0; round <= ROUNDS; round++) {
-        const measured = [await bareLoop(sim), await runnerThroughput(sim, "reference"), await runnerThroughput(sim, "sluice")];
-        if (round === 0) continue;
-        bare.push(measured[0]!);
-        reference.push(measured[1]!);
-        sluice.push(measured[2]!);
-    }
-    const [b, r, s] = [median(bare), median(reference), median(sluice)];
+    const [b, r, s] = await interleavedMedians([
+        () => bareLoop(sim),
+        () => runnerThroughput(sim, "reference"),
+        () => runnerThroughput(sim, "sluice"),
+    ]);
     console.log(`  bare getUpdates loop   ${rate(b)}`);
     console.log(`  @grammyjs/runner       ${rate(r)}  (${((100 * r) / b).toFixed(1)}% of bare)`);
     console.log(`  sluice                 ${rate(s)}  (${((100 * s) / b).toFixed(1)}% of bare)`);
@@ -77,17 +87,11 @@ async function journalAt(latencyMs: number): Promise<void> {
             latencyMs > 0 ? `after ${latencyMs} ms` : "at once"
         }`,
     );
-    const plain: number[] = [];
-    const journaled: number[] = [];
-    const reference: number[] = [];
-    for (let round = 0; round <= ROUNDS; round++) {
-        const measured = [await runnerThroughput(sim, "sluice"), await journaledThroughput(sim), await runnerThroughput(sim, "reference")];
-        if (round === 0) continue;
-        plain.push(measured[0]!);
-        journaled.push(measured[1]!);
-        reference.push(measured[2]!);
-    }
-    const [p, j, r] = [median(plain), median(journaled), median(reference)];
+    const [p, j, r] = await interleavedMedians([
+        () => runnerThroughput(sim, "sluice"),
+        () => journaledThroughput(sim),
+        () => runnerThroughput(sim, "reference"),
+    ]);
     console.log(`  sluice without journal  ${rate(p)}`);
     console.log(`  sluice with journal     ${rate(j)}  (${(j / p).toFixed(2)}x of without; target >= 0.90x)`);
     console.log(`  @grammyjs/runner        ${rate(r)}  (journaled sluice / reference: ${(j / r).toFixed(2)}x; target >= 1.00x)`);
