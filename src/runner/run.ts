@@ -107,15 +107,19 @@ export function run<Y extends { update_id: number }, R>(bot: BotAdapter<Y, R>, o
     const timeout = options.sink?.timeout;
     const sink = createConcurrentSink<Y, R>(
         {
-            consume: async (update) => {
-                if (replaying.delete(update.update_id)) journal?.markReplayStarted(update.update_id);
-                try {
-                    await bot.handleUpdate(update);
-                } finally {
-                    journal?.markDone(update.update_id);
-                    endIsolation(update.update_id);
-                }
-            },
+            // Without a journal there is nothing to record: the bot's own handleUpdate, no wrapper.
+            consume:
+                journal === undefined
+                    ? (update) => bot.handleUpdate(update)
+                    : async (update) => {
+                          if (replaying.delete(update.update_id)) journal.markReplayStarted(update.update_id);
+                          try {
+                              await bot.handleUpdate(update);
+                          } finally {
+                              journal.markDone(update.update_id);
+                              endIsolation(update.update_id);
+                          }
+                      },
         },
         async (error) => {
             try {
