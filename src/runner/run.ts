@@ -1,5 +1,6 @@
 import { InvalidOptionError, SluiceError } from "../errors.js";
 import { Journal, type JournalOptions } from "../journal/journal.js";
+import { Replay } from "../journal/replay.js";
 import { type Logger, componentLogger } from "../logger.js";
 import { type Store, openStore } from "../store/store.js";
 import { type BotAdapter, type RunnerOptions, createUpdateFetcher } from "./fetcher.js";
@@ -76,11 +77,8 @@ export function run<Y extends { update_id: number }, R>(bot: BotAdapter<Y, R>, o
     const log = componentLogger("runner", options.logger);
     const durable = options.store === undefined ? undefined : openJournal(bot, options);
     const journal = durable?.journal;
-    const { suspects, rest: replay } = journal?.recover() ?? { suspects: [], rest: [] };
-    const replaying = new Set([...suspects, ...replay].map((update) => update.update_id));
-    if (replaying.size > 0) log.info({ count: replaying.size }, "replaying updates left unfinished by the previous run");
-    /** Resolvers for suspects in isolation: the next update is handed over only when the suspect ended. */
-    const isolated = new Map<number, () => void>();
+    const replay = journal && new Replay(journal);
+    if (replay?.size) log.info({ count: replay.size }, "replaying updates left unfinished by the previous run");
 
     const fetchUpdates = createUpdateFetcher(bot, { logger: options.logger, offset: journal?.offset, ...options.runner });
     let initialized = false;
@@ -92,10 +90,8 @@ export function run<Y extends { update_id: number }, R>(bot: BotAdapter<Y, R>, o
                     if (options.dropPendingUpdates) await fetchUpdates.skipPending(signal);
                     initialized = true;
                 }
-                await lastSuspectEnded(signal);
-                const suspect = suspects.shift();
-                if (suspect !== undefined) return [isolate(suspect)];
-                if (replay.length > 0) return replay.splice(0, batchSize);
+                const replayed = await replay?.next(batchSize, signal);
+                if (replayed !== undefined) return replayed;
                 const updates = await fetchUpdates(batchSize, signal);
                 // Written before the next getUpdates, which is what confirms this batch to Telegram.
                 if (updates.length > 0) journal?.append(updates, fetchUpdates.offset);
@@ -109,15 +105,14 @@ export function run<Y extends { update_id: number }, R>(bot: BotAdapter<Y, R>, o
         {
             // Without a journal there is nothing to record: the bot's own handleUpdate, no wrapper.
             consume:
-                journal === undefined
+                replay === undefined
                     ? (update) => bot.handleUpdate(update)
                     : async (update) => {
-                          if (replaying.delete(update.update_id)) journal.markReplayStarted(update.update_id);
+                          replay.started(update.update_id);
                           try {
                               await bot.handleUpdate(update);
                           } finally {
-                              journal.markDone(update.update_id);
-                              endIsolation(update.update_id);
+                              replay.ended(update.update_id);
                           }
                       },
         },
@@ -133,38 +128,12 @@ export function run<Y extends { update_id: number }, R>(bot: BotAdapter<Y, R>, o
             timeout: timeout && {
                 milliseconds: timeout.milliseconds,
                 handler: (update, task, info) => {
-                    journal?.markDone(update.update_id);
-                    endIsolation(update.update_id);
+                    replay?.ended(update.update_id);
                     timeout.handler(update, task, info);
                 },
             },
         },
     );
-    /**
-     * Suspects are handed over one at a time. The source asks for the next
-     * batch as soon as one is handed over, so that request waits here until
-     * the suspect's handler has ended (or the runner stops).
-     */
-    let suspectEnded: Promise<void> | undefined;
-    function isolate(suspect: Y): Y {
-        suspectEnded = new Promise<void>((resolve) => isolated.set(suspect.update_id, resolve));
-        return suspect;
-    }
-    /** A suspect's done mark is written at once: the next suspect may be the one that kills the process. */
-    function endIsolation(updateId: number): void {
-        const resolve = isolated.get(updateId);
-        if (resolve === undefined) return;
-        isolated.delete(updateId);
-        journal?.flush();
-        suspectEnded = undefined;
-        resolve();
-    }
-    async function lastSuspectEnded(signal: AbortSignal): Promise<void> {
-        if (suspectEnded === undefined) return;
-        const aborted = new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
-        await Promise.race([suspectEnded, aborted]);
-    }
-
     let removeSignalHandlers = () => {};
     const handle = createRunner(source, sink, {
         stopTimeoutMs: options.stopTimeoutMs,

@@ -17,10 +17,14 @@ export class Store {
     /** The file this store lives in. */
     readonly path: string;
 
+    /** One transaction wrapper for every call, instead of a new one per `transaction()`. */
+    private readonly inTransaction: Database.Transaction<(work: () => unknown) => unknown>;
+
     /** @internal Use `openStore`. */
     constructor(db: SqliteDatabase, path: string) {
         this.db = db;
         this.path = path;
+        this.inTransaction = db.transaction((work: () => unknown) => work());
     }
 
     /**
@@ -31,7 +35,7 @@ export class Store {
     transaction<T>(work: () => T, options: { durable?: boolean } = {}): T {
         if (options.durable) this.db.pragma("synchronous = FULL");
         try {
-            return this.db.transaction(work).immediate();
+            return this.inTransaction.immediate(work) as T;
         } finally {
             if (options.durable) this.db.pragma("synchronous = NORMAL");
         }
