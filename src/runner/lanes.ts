@@ -80,11 +80,6 @@ export class Lanes<Y> {
         return this.pendingCount;
     }
 
-    /** Handlers currently running. */
-    get active(): number {
-        return this.running;
-    }
-
     /** Accepts an update; it starts as soon as its lanes and a slot allow. Reopens a closed scheduler. */
     push(update: Y): void {
         this.closed = false;
