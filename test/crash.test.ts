@@ -1,15 +1,13 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, afterEach, describe, it } from "node:test";
+import { afterEach, describe, it } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
 import { Journal, openStore } from "../src/index.js";
 import { type TestRig, startRig, until } from "./helpers/bots.js";
 import { type Child, spawnScript } from "./helpers/child.js";
+import { tempDir } from "./helpers/temp-dir.js";
 
-const dir = mkdtempSync(join(tmpdir(), "sluice-crash-"));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir("crash");
 let rig: TestRig | undefined;
 afterEach(async () => {
     await rig?.close();

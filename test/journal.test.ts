@@ -1,16 +1,15 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, afterEach, describe, it } from "node:test";
+import { afterEach, describe, it } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
 import type { Update } from "grammy/types";
 import { Journal, StoreError, openStore, run } from "../src/index.js";
 import { type TestRig, startRig, until } from "./helpers/bots.js";
 import { spawnScript } from "./helpers/child.js";
+import { tempDir } from "./helpers/temp-dir.js";
 
-const dir = mkdtempSync(join(tmpdir(), "sluice-journal-"));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir("journal");
 let rig: TestRig | undefined;
 afterEach(async () => {
     await rig?.close();
