@@ -151,4 +151,29 @@ describe("journal", () => {
         assert.equal(Journal.open(check, botId).unfinishedCount(), 0);
         check.close();
     });
+
+    it("counts a handler that timed out as done, so it is not replayed", async () => {
+        rig = await startRig();
+        const path = join(dir, "timeout.db");
+        const bot = rig.bot();
+        const timedOut: number[] = [];
+        bot.on("message", async (ctx) => {
+            if (ctx.message.text === "hang") await new Promise(() => {});
+        });
+        rig.sim.pushMessage(rig.token, { chatId: 1, text: "hang" });
+        rig.sim.pushMessage(rig.token, { chatId: 1, text: "after" });
+        const handle = run(bot, {
+            store: path,
+            signals: false,
+            sink: { timeout: { milliseconds: 50, handler: (update) => void timedOut.push(update.update_id) } },
+        });
+        await until(() => timedOut.length === 1 && handle.size() === 0, 5_000, "the timeout and the next update");
+        await handle.stop();
+        assert.deepEqual(timedOut, [1]);
+        const check = openStore(path);
+        const reread = Journal.open(check, rig.botInfo.id);
+        assert.equal(reread.unfinishedCount(), 0);
+        reread.close();
+        check.close();
+    });
 });
