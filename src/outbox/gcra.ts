@@ -1,0 +1,44 @@
+/**
+ * One rate limit as a GCRA bucket (generic cell rate algorithm): instead of
+ * counting sends in a window, it keeps the theoretical arrival time (`tat`)
+ * of the next send at the allowed rate. A send is allowed when `tat` minus
+ * the burst allowance has passed; each allowed send moves `tat` one interval
+ * on. With `burst: 1` no sliding window of `period` ever holds more than
+ * `limit` sends, which is how Telegram's limits behave.
+ */
+export class GcraBucket {
+    private readonly intervalMs: number;
+    private readonly toleranceMs: number;
+    private tat = 0;
+
+    /**
+     * @param limit Sends allowed per period
+     * @param periodMs The period, in milliseconds
+     * @param burst Sends allowed back to back before the rate applies
+     */
+    constructor(limit: number, periodMs: number, burst = 1) {
+        // Rounded up to a whole microsecond, so floating-point sums never let one send too many into a window.
+        this.intervalMs = Math.ceil((periodMs * 1000) / limit) / 1000;
+        this.toleranceMs = this.intervalMs * (Math.max(1, burst) - 1);
+    }
+
+    /** Milliseconds until a send is allowed at `now` (0: allowed now). */
+    waitMs(now: number): number {
+        return Math.max(0, this.tat - this.toleranceMs - now);
+    }
+
+    /** Records a send at `now` (call only when `waitMs(now)` is 0). */
+    consume(now: number): void {
+        this.tat = Math.max(this.tat, now) + this.intervalMs;
+    }
+
+    /** Allows nothing before `until` (for example after a 429 with `retry_after`). */
+    blockUntil(until: number): void {
+        this.tat = Math.max(this.tat, until + this.toleranceMs);
+    }
+
+    /** Whether the bucket is back to idle at `now` (it may then be forgotten). */
+    isIdle(now: number): boolean {
+        return this.tat <= now;
+    }
+}
