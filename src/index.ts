@@ -5,6 +5,9 @@
 export { run, type RunHandle, type RunOptions } from "./runner/run.js";
 export { Journal, type JournalOptions, type QuarantinedUpdate } from "./journal/journal.js";
 export { Store, openStore } from "./store/store.js";
+export { DeadLetterError, Outbox, createOutbox, type OutboundMessage, type OutboxOptions } from "./outbox/outbox.js";
+export type { OutboxLimits } from "./outbox/limiter.js";
+export type { MessageState, MessageStatus, Priority } from "./outbox/queue.js";
 export { createRunner, type RunnerHandle, type RunnerLifecycleOptions } from "./runner/runner.js";
 export {
     createUpdateFetcher,

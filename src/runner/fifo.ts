@@ -38,6 +38,18 @@ export class Fifo<T> {
         return item;
     }
 
+    /** Removes one queued item wherever it is (O(n); for rare cancellations). */
+    remove(item: T): boolean {
+        const index = this.items.indexOf(item, this.head);
+        if (index === -1) return false;
+        if (index === this.head) {
+            this.shift();
+            return true;
+        }
+        this.items.splice(index, 1);
+        return true;
+    }
+
     /** The queued items, head first. */
     toArray(): T[] {
         return this.items.slice(this.head) as T[];

@@ -39,4 +39,27 @@ export const MIGRATIONS: readonly string[] = [
         heartbeat_at INTEGER NOT NULL     -- unix milliseconds, refreshed while the owner runs
     );
     `,
+    // 2: the outbox
+    `
+    CREATE TABLE outbox_messages (
+        id              INTEGER PRIMARY KEY,
+        bot_id          INTEGER NOT NULL,
+        chat_key        TEXT    NOT NULL,  -- chat_id as text: calls to one chat leave in id order
+        method          TEXT    NOT NULL,
+        payload         TEXT    NOT NULL,  -- JSON
+        priority        INTEGER NOT NULL,  -- 0 high, 1 normal, 2 low
+        not_before      INTEGER NOT NULL,  -- unix milliseconds
+        idempotency_key TEXT,
+        state           TEXT    NOT NULL,  -- queued | sent | dead | cancelled
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        result          TEXT,              -- Telegram's result (JSON), once sent
+        error           TEXT,              -- Telegram's description, once dead
+        error_class     TEXT,              -- e.g. blocked_by_user, chat_not_found
+        created_at      INTEGER NOT NULL,
+        finished_at     INTEGER
+    );
+    CREATE UNIQUE INDEX outbox_by_idempotency_key ON outbox_messages (bot_id, idempotency_key)
+        WHERE idempotency_key IS NOT NULL;
+    CREATE INDEX outbox_by_state ON outbox_messages (bot_id, state, id);
+    `,
 ];

@@ -1,0 +1,91 @@
+import { GcraBucket } from "./gcra.js";
+
+/** Telegram's sending limits as the outbox applies them, per bot. */
+export interface OutboxLimits {
+    /** All messages of the bot. @default 30 */
+    globalPerSecond?: number;
+    /** Messages with `allow_paid_broadcast`, which Telegram lets through at a higher rate. @default 1000 */
+    paidPerSecond?: number;
+    /** One private chat. @default 1 */
+    privatePerSecond?: number;
+    /** One group, supergroup or channel. @default 20 */
+    groupPerMinute?: number;
+}
+
+/**
+ * Sends are paced this much slower than the limits: a call leaves on time
+ * but reaches Telegram a little early or late, and two arrivals squeezed
+ * together by network jitter must still fit the window.
+ */
+const PACING_MARGIN = 1.02;
+
+/** Within this span, 429s from this many different chats slow the whole bot. */
+const CROWD_WINDOW_MS = 1_000;
+const CROWD_SIZE = 3;
+
+/**
+ * The buckets of one bot: global (or paid), and one per chat, private chats
+ * (positive ids) at `privatePerSecond`, groups and channels at
+ * `groupPerMinute`. A 429 blocks the chat's bucket for `retry_after`; several
+ * chats answering 429 at about the same time block the global one too.
+ */
+export class Limiter {
+    private readonly global: GcraBucket;
+    private readonly paid: GcraBucket;
+    private readonly chats = new Map<string, GcraBucket>();
+    private recent429s: { chat: string; at: number }[] = [];
+    private readonly limits: Required<OutboxLimits>;
+
+    constructor(limits: OutboxLimits = {}) {
+        this.limits = {
+            globalPerSecond: limits.globalPerSecond ?? 30,
+            paidPerSecond: limits.paidPerSecond ?? 1000,
+            privatePerSecond: limits.privatePerSecond ?? 1,
+            groupPerMinute: limits.groupPerMinute ?? 20,
+        };
+        this.global = new GcraBucket(this.limits.globalPerSecond, 1000 * PACING_MARGIN);
+        this.paid = new GcraBucket(this.limits.paidPerSecond, 1000 * PACING_MARGIN);
+    }
+
+    /** Milliseconds until a message to `chat` may leave (0: now). */
+    waitMs(chat: string, paid: boolean, now: number): number {
+        return Math.max((paid ? this.paid : this.global).waitMs(now), this.chat(chat).waitMs(now));
+    }
+
+    /** Milliseconds until the bot-wide bucket admits anything. */
+    globalWaitMs(paid: boolean, now: number): number {
+        return (paid ? this.paid : this.global).waitMs(now);
+    }
+
+    /** Records a message to `chat` leaving now. */
+    consume(chat: string, paid: boolean, now: number): void {
+        (paid ? this.paid : this.global).consume(now);
+        this.chat(chat).consume(now);
+    }
+
+    /** Applies a 429 from `chat` with `retry_after` seconds. */
+    retryAfter(chat: string, seconds: number, now: number): void {
+        const until = now + seconds * 1000;
+        this.chat(chat).blockUntil(until);
+        this.recent429s = this.recent429s.filter((hit) => now - hit.at < CROWD_WINDOW_MS && hit.chat !== chat);
+        this.recent429s.push({ chat, at: now });
+        if (this.recent429s.length >= CROWD_SIZE) this.global.blockUntil(until);
+    }
+
+    /** Forgets chat buckets that are idle, so memory follows the active chats. */
+    prune(now: number): void {
+        for (const [chat, bucket] of this.chats) if (bucket.isIdle(now)) this.chats.delete(chat);
+    }
+
+    private chat(chat: string): GcraBucket {
+        let bucket = this.chats.get(chat);
+        if (bucket === undefined) {
+            const isPrivate = /^\d+$/.test(chat);
+            bucket = isPrivate
+                ? new GcraBucket(this.limits.privatePerSecond, 1000 * PACING_MARGIN)
+                : new GcraBucket(this.limits.groupPerMinute, 60_000 * PACING_MARGIN);
+            this.chats.set(chat, bucket);
+        }
+        return bucket;
+    }
+}

@@ -1,0 +1,198 @@
+import { InvalidOptionError, SluiceError } from "../errors.js";
+import { type Logger, componentLogger } from "../logger.js";
+import { type Store, openStore } from "../store/store.js";
+import { Dispatcher, type Outcome, type SendCall } from "./dispatcher.js";
+import { Limiter, type OutboxLimits } from "./limiter.js";
+import { type MessageStatus, OutboxQueue, PRIORITIES, type Priority } from "./queue.js";
+
+/** Options of `createOutbox`. */
+export interface OutboxOptions {
+    /**
+     * Where the queue lives: a SQLite path or an opened store (shared with
+     * the journal). Without it, the queue is in memory and dies with the process.
+     */
+    store?: string | Store;
+    /** The grammY API to send with (`bot.api`); its token's bot id keys the queue. */
+    api: { token: string; raw: object };
+    /** Telegram's limits as the outbox should respect them. */
+    limits?: OutboxLimits;
+    /** Network errors and 5xx answers are retried this often before a message is dead. @default 5 */
+    maxRetries?: number;
+    /** Calls in flight at once, over all chats. @default 50 */
+    maxInFlight?: number;
+    /** Time source, for tests. @default Date.now */
+    clock?: () => number;
+    logger?: Logger;
+}
+
+/** A message for the outbox. */
+export interface OutboundMessage {
+    /** A Bot API method, e.g. `"sendMessage"`. */
+    method: string;
+    /** Its parameters; `chat_id` decides the chat's queue and limits. */
+    payload: Record<string, unknown>;
+    /** @default "normal" */
+    priority?: Priority;
+    /** A key unique per message: enqueuing it again returns the first message instead of sending twice. */
+    idempotencyKey?: string;
+    /** Do not send before this time. */
+    notBefore?: Date;
+}
+
+/** A message the outbox gave up on: `code` is `DEAD_LETTER`, `errorClass` says why. */
+export class DeadLetterError extends SluiceError {
+    constructor(
+        readonly messageId: number,
+        readonly errorClass: string,
+        readonly description: string,
+    ) {
+        super("DEAD_LETTER", `Outbox message ${messageId} was not sent (${errorClass}): ${description}`);
+    }
+}
+
+/**
+ * A persistent, rate-limited, ordered queue of outbound Bot API calls.
+ * Messages to one chat leave in the order they were enqueued, one at a time;
+ * the bot-wide and per-chat limits are never exceeded; 429s are waited out,
+ * network errors and 5xx retried with backoff, and 400/403 answers moved to
+ * the dead letters with their reason.
+ */
+export class Outbox {
+    private readonly queue: OutboxQueue;
+    private readonly dispatcher: Dispatcher;
+    private readonly clock: () => number;
+    private readonly waiting = new Map<number, { resolve: (result: unknown) => void; reject: (error: Error) => void }[]>();
+
+    /** @internal Use `createOutbox`. */
+    constructor(
+        private readonly store: Store,
+        private readonly ownsStore: boolean,
+        options: OutboxOptions,
+    ) {
+        const botId = Number(options.api.token.split(":")[0]);
+        if (!Number.isSafeInteger(botId) || botId <= 0) {
+            throw new InvalidOptionError("api", "expected a grammY Api whose token starts with the bot id (`123:abc`)");
+        }
+        this.clock = options.clock ?? Date.now;
+        this.queue = new OutboxQueue(store, botId);
+        const raw = options.api.raw as Record<string, (payload: Record<string, unknown>) => Promise<unknown>>;
+        const send: SendCall = (method, payload) => raw[method]!(payload);
+        this.dispatcher = new Dispatcher({
+            send,
+            queue: this.queue,
+            limiter: new Limiter(options.limits),
+            clock: this.clock,
+            maxRetries: options.maxRetries ?? 5,
+            maxInFlight: options.maxInFlight ?? 50,
+            log: componentLogger("outbox", options.logger),
+            onOutcome: (id, outcome) => this.settle(id, outcome),
+        });
+        this.dispatcher.start();
+    }
+
+    /** Stores a message for sending; returns its id (the earlier one's for a repeated idempotency key). */
+    enqueue(message: OutboundMessage): { id: number; duplicate: boolean } {
+        const chat = message.payload.chat_id;
+        if (typeof chat !== "number" && typeof chat !== "string") {
+            throw new InvalidOptionError("payload.chat_id", "every outbox message needs the chat_id it goes to");
+        }
+        const priority = PRIORITIES.indexOf(message.priority ?? "normal");
+        if (priority === -1) throw new InvalidOptionError("priority", `expected one of ${PRIORITIES.join(", ")}`);
+        const now = this.clock();
+        const queued = this.queue.enqueue(
+            {
+                chat: String(chat),
+                method: message.method,
+                payload: message.payload,
+                priority,
+                notBefore: message.notBefore?.getTime() ?? now,
+            },
+            message.idempotencyKey,
+            now,
+        );
+        if (!queued.duplicate) this.dispatcher.wake();
+        return queued;
+    }
+
+    /** Resolves with Telegram's result once the message was sent; rejects with `DeadLetterError` if it never will be. */
+    sent(id: number): Promise<unknown> {
+        const status = this.queue.status(id);
+        if (status === undefined) return Promise.reject(new InvalidOptionError("id", `no outbox message ${id}`));
+        if (status.state === "sent") return Promise.resolve(status.result);
+        if (status.state !== "queued") {
+            const { errorClass, description } = status.error ?? { errorClass: status.state, description: status.state };
+            return Promise.reject(new DeadLetterError(id, errorClass, description));
+        }
+        return new Promise((resolve, reject) => {
+            const list = this.waiting.get(id) ?? [];
+            list.push({ resolve, reject });
+            this.waiting.set(id, list);
+        });
+    }
+
+    /** Where a message is: queued, sent (with its result), dead (with why) or cancelled. */
+    status(id: number): MessageStatus | undefined {
+        return this.queue.status(id);
+    }
+
+    /** Cancels a queued message not yet in flight; `false` if it is too late (or unknown). */
+    cancel(id: number): boolean {
+        const cancelled = this.queue.cancel(id, this.clock(), (message) => this.dispatcher.isInFlight(message));
+        if (cancelled) this.settle(id, { sent: false, errorClass: "cancelled", description: "cancelled" });
+        return cancelled;
+    }
+
+    /** Messages given up on, oldest first. */
+    deadLetters(): MessageStatus[] {
+        return this.queue.deadLetters();
+    }
+
+    /** Sends a dead letter again (after the rest of its chat's queue); `false` if it is not one. */
+    requeue(id: number): boolean {
+        const requeued = this.queue.requeue(id, this.clock());
+        if (requeued) this.dispatcher.wake();
+        return requeued;
+    }
+
+    /** Deletes every dead letter; returns how many. */
+    purgeDeadLetters(): number {
+        return this.queue.purge();
+    }
+
+    /** Stops sending (what is queued stays for the next start) and closes a store it opened. */
+    async close(): Promise<void> {
+        await this.dispatcher.stop();
+        if (this.ownsStore) this.store.close();
+    }
+
+    private settle(id: number, outcome: Outcome): void {
+        const list = this.waiting.get(id);
+        if (list === undefined) return;
+        this.waiting.delete(id);
+        for (const waiter of list) {
+            if (outcome.sent) waiter.resolve(outcome.result);
+            else waiter.reject(new DeadLetterError(id, outcome.errorClass, outcome.description));
+        }
+    }
+}
+
+/**
+ * Creates an outbox for a bot and starts sending what it holds, including
+ * what an earlier process left queued.
+ *
+ * ```ts
+ * const outbox = createOutbox({ store: "bot.db", api: bot.api });
+ * const { id } = outbox.enqueue({ method: "sendMessage", payload: { chat_id, text: "hi" } });
+ * const message = await outbox.sent(id);
+ * ```
+ */
+export function createOutbox(options: OutboxOptions): Outbox {
+    const ownsStore = typeof options.store !== "object";
+    const store = typeof options.store === "object" ? options.store : openStore(options.store ?? ":memory:");
+    try {
+        return new Outbox(store, ownsStore, options);
+    } catch (error) {
+        if (ownsStore) store.close();
+        throw error;
+    }
+}

@@ -1,0 +1,129 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { afterEach, describe, it } from "node:test";
+import { setTimeout as delay } from "node:timers/promises";
+import { DeadLetterError, type Outbox, createOutbox } from "../src/index.js";
+import { type TestRig, startRig } from "./helpers/bots.js";
+import { tempDir } from "./helpers/temp-dir.js";
+
+const dir = tempDir("outbox");
+let rig: TestRig | undefined;
+let outbox: Outbox | undefined;
+afterEach(async () => {
+    await outbox?.close();
+    outbox = undefined;
+    await rig?.close();
+    rig = undefined;
+});
+
+const text = (chat_id: number, t: string) => ({ method: "sendMessage", payload: { chat_id, text: t } });
+const sentTexts = () => rig!.sim.sent(rig!.token).map((call) => `${call.payload.chat_id}:${call.payload.text}`);
+
+describe("outbox", () => {
+    it("delivers everything in per-chat order within the limits, with no 429", async () => {
+        const limits = { globalPerSecond: 20, perChatPerSecond: 5, perGroupPerMinute: 60 };
+        rig = await startRig({ limits });
+        outbox = createOutbox({
+            api: rig.bot().api,
+            limits: { globalPerSecond: 20, privatePerSecond: 5, groupPerMinute: 60 },
+        });
+        const ids = [];
+        for (let n = 0; n < 8; n++) for (const chat of [1, 2, 3, -100, -200]) ids.push(outbox.enqueue(text(chat, String(n))).id);
+        const results = await Promise.all(ids.map((id) => outbox!.sent(id)));
+        assert.equal(results.length, 40);
+        assert.equal((results[0] as { text: string }).text, "0", "resolves with Telegram's message");
+        assert.equal(rig.sim.stats(rig.token).floodRejections, 0);
+        for (const chat of [1, 2, 3, -100, -200]) {
+            const order = sentTexts().filter((t) => t.startsWith(`${chat}:`));
+            assert.deepEqual(order, Array.from({ length: 8 }, (_, n) => `${chat}:${n}`));
+        }
+    });
+
+    it("waits out 429 retry_after and keeps the chat's order", async () => {
+        rig = await startRig({ limits: { perChatPerSecond: 2 } });
+        outbox = createOutbox({ api: rig.bot().api, limits: { privatePerSecond: 100, globalPerSecond: 100 } });
+        const ids = Array.from({ length: 5 }, (_, n) => outbox!.enqueue(text(7, String(n))).id);
+        await Promise.all(ids.map((id) => outbox!.sent(id)));
+        assert.ok(rig.sim.stats(rig.token).floodRejections > 0, "the simulator did push back");
+        assert.deepEqual(sentTexts(), ["7:0", "7:1", "7:2", "7:3", "7:4"]);
+    });
+
+    it("moves 400/403 answers to the dead letters with their class; requeue and purge", async () => {
+        rig = await startRig();
+        rig.sim.blockChat(rig.token, 5);
+        outbox = createOutbox({ api: rig.bot().api });
+        const { id } = outbox.enqueue(text(5, "hello"));
+        await assert.rejects(outbox.sent(id), (error: unknown) => {
+            assert.ok(error instanceof DeadLetterError);
+            assert.equal(error.errorClass, "blocked_by_user");
+            return true;
+        });
+        assert.deepEqual(
+            outbox.deadLetters().map((d) => [d.id, d.error?.errorClass]),
+            [[id, "blocked_by_user"]],
+        );
+        rig.sim.setChatState(rig.token, 5, "active");
+        assert.equal(outbox.requeue(id), true);
+        await outbox.sent(id);
+        assert.equal(outbox.status(id)?.state, "sent");
+        const other = outbox.enqueue({ method: "sendMessage", payload: { chat_id: 6, text: "x".repeat(5000) } }).id;
+        rig.sim.blockChat(rig.token, 6);
+        await assert.rejects(outbox.sent(other));
+        assert.equal(outbox.purgeDeadLetters(), 1);
+        assert.deepEqual(outbox.deadLetters(), []);
+    });
+
+    it("retries network errors and 5xx with backoff, then gives up after maxRetries", async () => {
+        rig = await startRig();
+        outbox = createOutbox({ api: rig.bot().api, maxRetries: 2 });
+        rig.sim.failNext("sendMessage", { status: 502, count: 1 });
+        rig.sim.failNext("sendMessage", { drop: true, count: 1 });
+        const { id } = outbox.enqueue(text(1, "eventually"));
+        await outbox.sent(id);
+        assert.equal(outbox.status(id)?.attempts, 3);
+        rig.sim.failNext("sendMessage", { status: 500, count: 3 });
+        const doomed = outbox.enqueue(text(1, "never")).id;
+        await assert.rejects(outbox.sent(doomed), { code: "DEAD_LETTER", errorClass: "retries_exhausted" });
+    });
+
+    it("serves priorities 5:3:1 without starving low", async () => {
+        rig = await startRig();
+        outbox = createOutbox({ api: rig.bot().api, limits: { globalPerSecond: 50, privatePerSecond: 50 }, maxInFlight: 1 });
+        const ids: number[] = [];
+        for (let chat = 1; chat <= 20; chat++) ids.push(outbox.enqueue({ ...text(chat, "low"), priority: "low" }).id);
+        for (let chat = 101; chat <= 120; chat++) ids.push(outbox.enqueue({ ...text(chat, "high"), priority: "high" }).id);
+        await Promise.all(ids.map((id) => outbox!.sent(id)));
+        const firstTwelve = sentTexts().slice(0, 12);
+        const high = firstTwelve.filter((t) => t.endsWith("high")).length;
+        assert.ok(high >= 9, `high first: ${firstTwelve.join(" ")}`);
+        assert.ok(firstTwelve.some((t) => t.endsWith("low")), "low is not starved");
+    });
+
+    it("sends scheduled messages not before their time, and idempotency keys send once", async () => {
+        rig = await startRig();
+        outbox = createOutbox({ api: rig.bot().api });
+        const at = new Date(Date.now() + 300);
+        const first = outbox.enqueue({ ...text(1, "later"), notBefore: at, idempotencyKey: "order:1" });
+        const again = outbox.enqueue({ ...text(1, "later"), notBefore: at, idempotencyKey: "order:1" });
+        assert.equal(again.id, first.id);
+        assert.equal(again.duplicate, true);
+        await outbox.sent(first.id);
+        assert.ok(Date.now() >= at.getTime());
+        assert.deepEqual(sentTexts(), ["1:later"]);
+    });
+
+    it("keeps queued messages across a restart on the same store", async () => {
+        rig = await startRig();
+        const path = join(dir, "restart.db");
+        const early = createOutbox({ store: path, api: rig.bot().api });
+        const { id } = early.enqueue({ ...text(1, "after restart"), notBefore: new Date(Date.now() + 200) });
+        const cancelled = early.enqueue({ ...text(2, "cancelled"), notBefore: new Date(Date.now() + 200) }).id;
+        assert.equal(early.cancel(cancelled), true);
+        await early.close();
+        outbox = createOutbox({ store: path, api: rig.bot().api });
+        assert.deepEqual(await outbox.sent(id), rig.sim.sent(rig.token)[0]?.result);
+        await delay(300);
+        assert.deepEqual(sentTexts(), ["1:after restart"]);
+        assert.equal(outbox.status(cancelled)?.state, "cancelled");
+    });
+});
