@@ -23,9 +23,11 @@ describe("outbox", () => {
     it("delivers everything in per-chat order within the limits, with no 429", async () => {
         const limits = { globalPerSecond: 20, perChatPerSecond: 5, perGroupPerMinute: 60 };
         rig = await startRig({ limits });
+        // 10% under the simulator's windows: a test run competes for the CPU, and a late request can
+        // reach the server right behind an early one (the benchmark measures the real margin).
         outbox = createOutbox({
             api: rig.bot().api,
-            limits: { globalPerSecond: 20, privatePerSecond: 5, groupPerMinute: 60 },
+            limits: { globalPerSecond: 18, privatePerSecond: 4.5, groupPerMinute: 54 },
         });
         const ids = [];
         for (let n = 0; n < 8; n++) for (const chat of [1, 2, 3, -100, -200]) ids.push(outbox.enqueue(text(chat, String(n))).id);

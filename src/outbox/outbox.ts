@@ -1,6 +1,8 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { InvalidOptionError, SluiceError } from "../errors.js";
 import { type Logger, componentLogger } from "../logger.js";
 import { type Store, openStore } from "../store/store.js";
+import { sleep } from "../timing.js";
 import { Dispatcher, type Outcome, type SendCall } from "./dispatcher.js";
 import { Limiter, type OutboxLimits } from "./limiter.js";
 import { type MessageStatus, OutboxQueue, PRIORITIES, type Priority } from "./queue.js";
@@ -39,6 +41,12 @@ export interface OutboundMessage {
     notBefore?: Date;
 }
 
+/**
+ * Set while the outbox itself sends: its calls go through `bot.api` like any
+ * other, and the transformer must let them pass instead of queueing them again.
+ */
+export const dispatching = new AsyncLocalStorage<boolean>();
+
 /** A message the outbox gave up on: `code` is `DEAD_LETTER`, `errorClass` says why. */
 export class DeadLetterError extends SluiceError {
     constructor(
@@ -60,6 +68,7 @@ export class DeadLetterError extends SluiceError {
 export class Outbox {
     private readonly queue: OutboxQueue;
     private readonly dispatcher: Dispatcher;
+    private readonly limiter: Limiter;
     private readonly clock: () => number;
     private readonly waiting = new Map<number, { resolve: (result: unknown) => void; reject: (error: Error) => void }[]>();
 
@@ -76,11 +85,12 @@ export class Outbox {
         this.clock = options.clock ?? Date.now;
         this.queue = new OutboxQueue(store, botId);
         const raw = options.api.raw as Record<string, (payload: Record<string, unknown>) => Promise<unknown>>;
-        const send: SendCall = (method, payload) => raw[method]!(payload);
+        const send: SendCall = (method, payload) => dispatching.run(true, () => raw[method]!(payload));
+        this.limiter = new Limiter(options.limits);
         this.dispatcher = new Dispatcher({
             send,
             queue: this.queue,
-            limiter: new Limiter(options.limits),
+            limiter: this.limiter,
             clock: this.clock,
             maxRetries: options.maxRetries ?? 5,
             maxInFlight: options.maxInFlight ?? 50,
@@ -157,6 +167,20 @@ export class Outbox {
     /** Deletes every dead letter; returns how many. */
     purgeDeadLetters(): number {
         return this.queue.purge();
+    }
+
+    /**
+     * Waits until the limits admit one call to `chat` now and counts it: for
+     * calls that bypass the queue (file uploads) but must not break the limits.
+     */
+    async admit(chat: string, signal?: AbortSignal): Promise<void> {
+        for (;;) {
+            const now = this.clock();
+            const waitMs = this.limiter.waitMs(chat, false, now);
+            if (waitMs === 0) return this.limiter.consume(chat, false, now);
+            await sleep(waitMs, signal);
+            if (signal?.aborted) return;
+        }
     }
 
     /** Stops sending (what is queued stays for the next start) and closes a store it opened. */

@@ -1,11 +1,14 @@
 import { InvalidOptionError, SluiceError } from "../errors.js";
-import { Journal, type JournalOptions } from "../journal/journal.js";
+import type { Journal, JournalOptions } from "../journal/journal.js";
 import { Replay } from "../journal/replay.js";
+import type { Outbox } from "../outbox/outbox.js";
+import { handlingUpdateOf } from "../outbox/transformer.js";
 import { type Logger, componentLogger } from "../logger.js";
-import { type Store, openStore } from "../store/store.js";
+import type { Store } from "../store/store.js";
 import { type BotAdapter, type RunnerOptions, createUpdateFetcher } from "./fetcher.js";
 import { type RunnerHandle, createRunner } from "./runner.js";
 import { stopOnSignals } from "./signals.js";
+import { type RunOutboxOptions, openPersistence } from "./persistence.js";
 import { type SinkOptions, createConcurrentSink } from "./sink.js";
 import { type SourceOptions, createSource } from "./source.js";
 
@@ -29,6 +32,12 @@ export interface RunOptions<Y> {
     store?: string | Store;
     /** Journal settings (with `store`). */
     journal?: Omit<JournalOptions, "logger">;
+    /**
+     * Route replies and other chat-bound calls through a persistent, rate-limited,
+     * ordered outbox (in `store`, or in memory without one). `true` uses the
+     * default limits (30/s, 1/s per private chat, 20/min per group).
+     */
+    outbox?: RunOutboxOptions;
     /**
      * Skip the updates Telegram holds when the bot starts (the journal's own
      * unfinished updates are still replayed).
@@ -54,6 +63,8 @@ export interface RunOptions<Y> {
 export interface RunHandle<Y> extends RunnerHandle {
     /** The bot's journal (with `store`): quarantine listing and the like. */
     readonly journal: Journal<Y & { update_id: number }> | undefined;
+    /** The bot's outbox (with `outbox`): enqueue broadcasts, status, dead letters. */
+    readonly outbox: Outbox | undefined;
     /**
      * Moves a quarantined update back and hands it to the sink now (or on
      * the next start if the bot is stopped). `false` if it is not quarantined.
@@ -75,8 +86,9 @@ export interface RunHandle<Y> extends RunnerHandle {
  */
 export function run<Y extends { update_id: number }, R>(bot: BotAdapter<Y, R>, options: RunOptions<Y> = {}): RunHandle<Y> {
     const log = componentLogger("runner", options.logger);
-    const durable = options.store === undefined ? undefined : openJournal(bot, options);
-    const journal = durable?.journal;
+    const persistence = openPersistence<Y>(bot, options);
+    const journal = persistence?.journal;
+    const outbox = persistence?.outbox;
     const replay = journal && new Replay(journal);
     if (replay?.size) log.info({ count: replay.size }, "replaying updates left unfinished by the previous run");
 
@@ -100,17 +112,22 @@ export function run<Y extends { update_id: number }, R>(bot: BotAdapter<Y, R>, o
         },
         options.source,
     );
+    /** With an outbox, calls made while handling an update get keys derived from it (see handlingUpdateOf). */
+    const handleUpdate =
+        persistence?.outbox === undefined
+            ? (update: Y) => bot.handleUpdate(update)
+            : (update: Y) => handlingUpdateOf(persistence.botId, update.update_id, () => bot.handleUpdate(update));
     const timeout = options.sink?.timeout;
     const sink = createConcurrentSink<Y, R>(
         {
             // Without a journal there is nothing to record: the bot's own handleUpdate, no wrapper.
             consume:
                 replay === undefined
-                    ? (update) => bot.handleUpdate(update)
+                    ? handleUpdate
                     : async (update) => {
                           replay.started(update.update_id);
                           try {
-                              await bot.handleUpdate(update);
+                              await handleUpdate(update);
                           } finally {
                               replay.ended(update.update_id);
                           }
@@ -141,8 +158,8 @@ export function run<Y extends { update_id: number }, R>(bot: BotAdapter<Y, R>, o
             removeSignalHandlers();
             if (requested) await confirmHandled();
             else log.error({ err: error }, "polling stopped for good");
-            durable?.close();
-            journalClosed = durable !== undefined;
+            await persistence?.close();
+            journalClosed = persistence !== undefined;
         },
     });
     let journalClosed = false;
@@ -179,6 +196,7 @@ export function run<Y extends { update_id: number }, R>(bot: BotAdapter<Y, R>, o
             startRunner();
         },
         journal,
+        outbox,
         retryQuarantined: (updateId: number) => {
             const update = journal?.retryQuarantined(updateId);
             if (update === undefined) return false;
@@ -186,30 +204,4 @@ export function run<Y extends { update_id: number }, R>(bot: BotAdapter<Y, R>, o
             return true;
         },
     });
-}
-
-/** Opens the store (when given a path) and the bot's journal in it; `close` undoes both. */
-function openJournal<Y extends { update_id: number }, R>(
-    bot: BotAdapter<Y, R>,
-    options: RunOptions<Y>,
-): { journal: Journal<Y>; close: () => void } {
-    const botId = Number(bot.token?.split(":")[0]);
-    if (!Number.isSafeInteger(botId) || botId <= 0) {
-        throw new InvalidOptionError("store", "the journal needs the bot's token (`bot.token`, as every grammY Bot has) to key its rows");
-    }
-    const ownStore = typeof options.store === "string";
-    const store = typeof options.store === "string" ? openStore(options.store) : options.store!;
-    try {
-        const journal = Journal.open<Y>(store, botId, { ...options.journal, logger: options.logger });
-        return {
-            journal,
-            close: () => {
-                journal.close();
-                if (ownStore) store.close();
-            },
-        };
-    } catch (error) {
-        if (ownStore) store.close();
-        throw error;
-    }
 }
