@@ -8,13 +8,14 @@ import { forkSimulator } from "../src/simulator/index.js";
 import { quietP99 } from "./fairness.js";
 import { journaledThroughput, removeJournalFiles, resumeTime } from "./journal.js";
 import { heapAfterChats } from "./memory.js";
+import { type DeliveryResult, TELEGRAM_LIMITS, delivery, enqueueRate, replyLatency } from "./outbox.js";
 import { median } from "./stats.js";
 import { UPDATES, bareLoop, runnerThroughput } from "./throughput.js";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const ROUND_TRIP_MS = 5;
-/** `BENCH_ONLY=throughput,journal,fairness,memory` (any subset) runs only those comparisons. */
-const only = new Set((process.env.BENCH_ONLY ?? "throughput,journal,fairness,memory").split(","));
+/** `BENCH_ONLY=throughput,journal,outbox,fairness,memory` (any subset) runs only those comparisons. */
+const only = new Set((process.env.BENCH_ONLY ?? "throughput,journal,outbox,fairness,memory").split(","));
 const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MB`;
 const rate = (perSecond: number) => `${Math.round(perSecond).toLocaleString("en-US")} updates/s`;
 
@@ -27,6 +28,7 @@ try {
     await sim.close();
     removeJournalFiles();
 }
+if (only.has("outbox")) await compareOutbox();
 if (only.has("memory")) await compareMemory();
 
 async function compareThroughput(): Promise<void> {
@@ -97,6 +99,40 @@ async function journalAt(latencyMs: number): Promise<void> {
     console.log(`  @grammyjs/runner        ${rate(r)}  (journaled sluice / reference: ${(j / r).toFixed(2)}x; target >= 1.00x)`);
     console.log(`  cost per update: ${((1 / j - 1 / p) * 1e6).toFixed(1)} µs\n`);
     await sim.setFaults({});
+}
+
+/** The outbox on its own simulator, with Telegram's flood limits. */
+async function compareOutbox(): Promise<void> {
+    const limited = await forkSimulator({ limits: TELEGRAM_LIMITS });
+    try {
+        console.log("Outbox vs transformer-throttler + auto-retry, simulator at 30/s, 1/s per chat, 20/min per group");
+        const show = (name: string, r: DeliveryResult) =>
+            `${name} ${r.shareOfAllowed.toFixed(3)} of the allowed rate, ${r.floodRejections} x 429 (${r.seconds.toFixed(1)} s)`;
+        const broadcast = Array.from({ length: 600 }, (_, n) => 1 + n);
+        console.log(`  600 messages to 600 chats (allowed 30/s)`);
+        console.log(`    ${show("throttler + auto-retry:", await delivery(limited, "throttler", broadcast, 30))}`);
+        console.log(`    ${show("sluice outbox:         ", await delivery(limited, "sluice", broadcast, 30))}`);
+        const burst = Array.from({ length: 60 }, (_, n) => 5_001 + (n % 3));
+        console.log(`  60 messages to 3 chats (allowed 3/s)`);
+        console.log(`    ${show("throttler + auto-retry:", await delivery(limited, "throttler", burst, 3))}`);
+        console.log(`    ${show("sluice outbox:         ", await delivery(limited, "sluice", burst, 3))}`);
+        console.log("  target: >= 0.97 of the allowed rate with zero 429s");
+    } finally {
+        await limited.close();
+    }
+    const open = await forkSimulator();
+    try {
+        const perMessage = rate(await enqueueRate(open, 1)).replace("updates", "messages");
+        const batched = rate(await enqueueRate(open, 1000)).replace("updates", "messages");
+        console.log(`  enqueue into a store file: ${batched} with enqueueMany (1,000 per call), ${perMessage} one by one (target >= 50,000/s)`);
+        const latency = await replyLatency(open);
+        console.log(
+            `  sendMessage latency with no limit near: direct ${latency.directMs.toFixed(2)} ms, ` +
+                `through the outbox ${latency.outboxMs.toFixed(2)} ms (+${(latency.outboxMs - latency.directMs).toFixed(2)} ms)\n`,
+        );
+    } finally {
+        await open.close();
+    }
 }
 
 async function compareFairness(): Promise<void> {

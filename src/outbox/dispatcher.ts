@@ -42,6 +42,7 @@ export class Dispatcher {
     private timer: NodeJS.Timeout | undefined;
     private running = false;
     private idle: (() => void)[] = [];
+    private nudged = false;
 
     constructor(private readonly options: DispatcherOptions) {}
 
@@ -64,8 +65,22 @@ export class Dispatcher {
         return this.inFlight.has(message.chat) && this.options.queue.chats.get(message.chat)?.peek() === message;
     }
 
-    /** Looks for work now (after an enqueue, or when a send finished). */
-    wake(): void {
+    /**
+     * Looks for work on the next turn of the event loop. A scan looks at
+     * every chat with queued messages, so a burst of enqueues or of finished
+     * sends is answered with one scan, not one each.
+     */
+    nudge(): void {
+        if (this.nudged || !this.running) return;
+        this.nudged = true;
+        setImmediate(() => {
+            this.nudged = false;
+            this.wake();
+        });
+    }
+
+    /** Looks for work now. */
+    private wake(): void {
         if (!this.running) return;
         clearTimeout(this.timer);
         this.timer = undefined;
@@ -153,7 +168,7 @@ export class Dispatcher {
         if (this.inFlight.size === 0 && this.idle.length > 0) {
             for (const resolve of this.idle.splice(0)) resolve();
         }
-        this.wake();
+        this.nudge();
     }
 }
 

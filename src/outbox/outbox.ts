@@ -102,26 +102,37 @@ export class Outbox {
 
     /** Stores a message for sending; returns its id (the earlier one's for a repeated idempotency key). */
     enqueue(message: OutboundMessage): { id: number; duplicate: boolean } {
+        return this.enqueueMany([message])[0]!;
+    }
+
+    /**
+     * Stores many messages in one transaction (much faster than one by one,
+     * for broadcasts); returns their ids in order.
+     */
+    enqueueMany(messages: readonly OutboundMessage[]): { id: number; duplicate: boolean }[] {
+        const now = this.clock();
+        const queued = this.queue.enqueue(
+            messages.map((message) => ({ message: this.toQueued(message, now), idempotencyKey: message.idempotencyKey })),
+            now,
+        );
+        if (queued.some((entry) => !entry.duplicate)) this.dispatcher.nudge();
+        return queued;
+    }
+
+    private toQueued(message: OutboundMessage, now: number) {
         const chat = message.payload.chat_id;
         if (typeof chat !== "number" && typeof chat !== "string") {
             throw new InvalidOptionError("payload.chat_id", "every outbox message needs the chat_id it goes to");
         }
         const priority = PRIORITIES.indexOf(message.priority ?? "normal");
         if (priority === -1) throw new InvalidOptionError("priority", `expected one of ${PRIORITIES.join(", ")}`);
-        const now = this.clock();
-        const queued = this.queue.enqueue(
-            {
-                chat: String(chat),
-                method: message.method,
-                payload: message.payload,
-                priority,
-                notBefore: message.notBefore?.getTime() ?? now,
-            },
-            message.idempotencyKey,
-            now,
-        );
-        if (!queued.duplicate) this.dispatcher.wake();
-        return queued;
+        return {
+            chat: String(chat),
+            method: message.method,
+            payload: message.payload,
+            priority,
+            notBefore: message.notBefore?.getTime() ?? now,
+        };
     }
 
     /** Resolves with Telegram's result once the message was sent; rejects with `DeadLetterError` if it never will be. */
@@ -160,7 +171,7 @@ export class Outbox {
     /** Sends a dead letter again (after the rest of its chat's queue); `false` if it is not one. */
     requeue(id: number): boolean {
         const requeued = this.queue.requeue(id, this.clock());
-        if (requeued) this.dispatcher.wake();
+        if (requeued) this.dispatcher.nudge();
         return requeued;
     }
 

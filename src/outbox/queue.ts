@@ -87,33 +87,38 @@ export class OutboxQueue {
     }
 
     /**
-     * Stores a new message. With an idempotency key already used, stores
-     * nothing and returns the earlier message's id.
+     * Stores new messages in one transaction. A message whose idempotency key
+     * was used before is not stored again; its entry holds the earlier id.
      */
     enqueue(
+        messages: readonly { message: Omit<QueuedMessage, "id" | "attempts">; idempotencyKey: string | undefined }[],
+        now: number,
+    ): { id: number; duplicate: boolean }[] {
+        return this.store.transaction(() => messages.map(({ message, idempotencyKey }) => this.insert(message, idempotencyKey, now)));
+    }
+
+    private insert(
         message: Omit<QueuedMessage, "id" | "attempts">,
         idempotencyKey: string | undefined,
         now: number,
     ): { id: number; duplicate: boolean } {
-        return this.store.transaction(() => {
-            if (idempotencyKey !== undefined) {
-                const earlier = this.sql.byKey!.get(this.botId, idempotencyKey) as { id: number } | undefined;
-                if (earlier !== undefined) return { id: earlier.id, duplicate: true };
-            }
-            const { lastInsertRowid } = this.sql.insert!.run(
-                this.botId,
-                message.chat,
-                message.method,
-                JSON.stringify(message.payload),
-                message.priority,
-                message.notBefore,
-                idempotencyKey ?? null,
-                now,
-            );
-            const id = Number(lastInsertRowid);
-            this.track({ ...message, id, attempts: 0 });
-            return { id, duplicate: false };
-        });
+        if (idempotencyKey !== undefined) {
+            const earlier = this.sql.byKey!.get(this.botId, idempotencyKey) as { id: number } | undefined;
+            if (earlier !== undefined) return { id: earlier.id, duplicate: true };
+        }
+        const { lastInsertRowid } = this.sql.insert!.run(
+            this.botId,
+            message.chat,
+            message.method,
+            JSON.stringify(message.payload),
+            message.priority,
+            message.notBefore,
+            idempotencyKey ?? null,
+            now,
+        );
+        const id = Number(lastInsertRowid);
+        this.track({ ...message, id, attempts: 0 });
+        return { id, duplicate: false };
     }
 
     /** Records a message as sent with Telegram's result and takes it off its chat's queue. */

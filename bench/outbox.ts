@@ -1,0 +1,89 @@
+/**
+ * The outbox against `@grammyjs/transformer-throttler` + `@grammyjs/auto-retry`
+ * on the same simulator, whose flood limits are Telegram's (30/s for the bot,
+ * 1/s per private chat, 20/min per group, sliding windows): how close each
+ * gets to the allowed rate and how many 429s it draws. Also the enqueue rate
+ * into a store file and the latency the queue adds when no limit is near.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { autoRetry } from "@grammyjs/auto-retry";
+import { apiThrottler } from "@grammyjs/transformer-throttler";
+import { createOutbox } from "../src/index.js";
+import type { RemoteSimulator } from "../src/simulator/index.js";
+import { freshBot } from "./rig.js";
+
+/** Telegram's limits, as the simulator enforces them in this comparison. */
+export const TELEGRAM_LIMITS = { globalPerSecond: 30, perChatPerSecond: 1, perGroupPerMinute: 20 };
+
+/** Who sends: the outbox, or the reference pair of transformers. */
+export type Sender = "sluice" | "throttler";
+
+/** Delivered rate as a share of the allowed rate, and the 429s drawn. */
+export interface DeliveryResult {
+    shareOfAllowed: number;
+    floodRejections: number;
+    seconds: number;
+}
+
+/**
+ * Sends `chats.length` messages (one per entry, so a chat can repeat) as fast
+ * as the sender allows and compares the delivered rate with `allowedPerSecond`.
+ */
+export async function delivery(sim: RemoteSimulator, sender: Sender, chats: number[], allowedPerSecond: number): Promise<DeliveryResult> {
+    const { bot, token } = await freshBot(sim);
+    const started = performance.now();
+    if (sender === "throttler") {
+        bot.api.config.use(apiThrottler());
+        bot.api.config.use(autoRetry());
+        await Promise.all(chats.map((chat_id, n) => bot.api.sendMessage(chat_id, `#${n}`)));
+    } else {
+        const outbox = createOutbox({ api: bot.api });
+        const ids = chats.map((chat_id, n) => outbox.enqueue({ method: "sendMessage", payload: { chat_id, text: `#${n}` } }).id);
+        await Promise.all(ids.map((id) => outbox.sent(id)));
+        await outbox.close();
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const stats = await sim.stats(token);
+    return { shareOfAllowed: chats.length / seconds / allowedPerSecond, floodRejections: stats.floodRejections, seconds };
+}
+
+/**
+ * Messages enqueued per second into an outbox on a store file (its
+ * dispatcher holding them back), in batches of `batch` per transaction.
+ */
+export async function enqueueRate(sim: RemoteSimulator, batch: number, count = 100_000): Promise<number> {
+    const { bot } = await freshBot(sim);
+    const dir = mkdtempSync(join(tmpdir(), "sluice-outbox-bench-"));
+    const outbox = createOutbox({ store: join(dir, "outbox.db"), api: bot.api });
+    const later = new Date(Date.now() + 3_600_000);
+    const started = performance.now();
+    for (let first = 0; first < count; first += batch) {
+        const messages = Array.from({ length: Math.min(batch, count - first) }, (_, i) => ({
+            method: "sendMessage",
+            payload: { chat_id: 1 + ((first + i) % 1000), text: `#${first + i}` },
+            notBefore: later,
+        }));
+        outbox.enqueueMany(messages);
+    }
+    const rate = count / ((performance.now() - started) / 1000);
+    await outbox.close();
+    rmSync(dir, { recursive: true, force: true });
+    return rate;
+}
+
+/** Mean milliseconds per sendMessage, direct and through the outbox, one after another to fresh chats. */
+export async function replyLatency(sim: RemoteSimulator, count = 300): Promise<{ directMs: number; outboxMs: number }> {
+    const direct = (await freshBot(sim)).bot;
+    let started = performance.now();
+    for (let n = 0; n < count; n++) await direct.api.sendMessage(10_000 + n, "hi");
+    const directMs = (performance.now() - started) / count;
+    const queued = (await freshBot(sim)).bot;
+    const outbox = createOutbox({ api: queued.api, limits: { globalPerSecond: 100_000, privatePerSecond: 100_000 } });
+    started = performance.now();
+    for (let n = 0; n < count; n++) await outbox.sent(outbox.enqueue({ method: "sendMessage", payload: { chat_id: 10_000 + n, text: "hi" } }).id);
+    const outboxMs = (performance.now() - started) / count;
+    await outbox.close();
+    return { directMs, outboxMs };
+}
