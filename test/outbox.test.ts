@@ -2,8 +2,9 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { afterEach, describe, it } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
-import { DeadLetterError, type Outbox, createOutbox } from "../src/index.js";
-import { type TestRig, startRig } from "./helpers/bots.js";
+import { DeadLetterError, type Outbox, StoreError, createOutbox } from "../src/index.js";
+import { type TestRig, startRig, until } from "./helpers/bots.js";
+import { spawnScript } from "./helpers/child.js";
 import { tempDir } from "./helpers/temp-dir.js";
 
 const dir = tempDir("outbox");
@@ -127,5 +128,22 @@ describe("outbox", () => {
         await delay(300);
         assert.deepEqual(sentTexts(), ["1:after restart"]);
         assert.equal(outbox.status(cancelled)?.state, "cancelled");
+    });
+
+    it("refuses a second process's dispatcher on the same store and bot", async () => {
+        rig = await startRig({ limits: { perChatPerSecond: 1 } });
+        const path = join(dir, "two-processes.db");
+        let queued = false;
+        const env = { API_ROOT: rig.sim.apiRoot, BOT_TOKEN: rig.token, STORE: path, COUNT: "50", CHATS: "1" };
+        const child = spawnScript("test/helpers/broadcaster.ts", env, (line) => void (line === "q" && (queued = true)));
+        await until(() => queued, 15_000, "the other process to hold the outbox");
+        assert.throws(
+            () => createOutbox({ store: path, api: rig!.bot().api }),
+            (error: unknown) => error instanceof StoreError && error.code === "STORE_LOCKED" && /outbox/.test(error.message),
+        );
+        child.process.kill("SIGKILL");
+        await child.exit;
+        outbox = createOutbox({ store: path, api: rig.bot().api });
+        assert.equal(outbox.status(50)?.state, "queued", "the killed process's queue is taken over");
     });
 });

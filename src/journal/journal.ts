@@ -107,7 +107,7 @@ export class Journal<Y extends { update_id: number }> {
         }
         this.log = componentLogger("journal", options.logger);
         this.sql = prepare(store);
-        this.lock = OwnerLock.acquire(store, botId);
+        this.lock = OwnerLock.acquire(store, botId, "journal");
     }
 
     /**

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { InvalidOptionError, SluiceError } from "../errors.js";
 import { type Logger, componentLogger } from "../logger.js";
+import { OwnerLock } from "../store/owner-lock.js";
 import { type Store, openStore } from "../store/store.js";
 import { sleep } from "../timing.js";
 import { Dispatcher, type Outcome, type SendCall } from "./dispatcher.js";
@@ -69,6 +70,7 @@ export class Outbox {
     private readonly queue: OutboxQueue;
     private readonly dispatcher: Dispatcher;
     private readonly limiter: Limiter;
+    private readonly lock: OwnerLock | undefined;
     private readonly clock: () => number;
     private readonly waiting = new Map<number, { resolve: (result: unknown) => void; reject: (error: Error) => void }[]>();
 
@@ -83,6 +85,8 @@ export class Outbox {
             throw new InvalidOptionError("api", "expected a grammY Api whose token starts with the bot id (`123:abc`)");
         }
         this.clock = options.clock ?? Date.now;
+        // In memory nothing is shared; on a file, a second dispatcher would send every message twice.
+        this.lock = store.path === ":memory:" ? undefined : OwnerLock.acquire(store, botId, "outbox");
         this.queue = new OutboxQueue(store, botId);
         const raw = options.api.raw as Record<string, (payload: Record<string, unknown>) => Promise<unknown>>;
         const send: SendCall = (method, payload) => dispatching.run(true, () => raw[method]!(payload));
@@ -197,6 +201,7 @@ export class Outbox {
     /** Stops sending (what is queued stays for the next start) and closes a store it opened. */
     async close(): Promise<void> {
         await this.dispatcher.stop();
+        this.lock?.release();
         if (this.ownsStore) this.store.close();
     }
 

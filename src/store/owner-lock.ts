@@ -2,14 +2,18 @@ import { hostname } from "node:os";
 import { StoreError } from "../errors.js";
 import type { Store } from "./store.js";
 
+/** What a lock owner does for its bot; each role has its own lock. */
+export type OwnerRole = "journal" | "outbox";
+
 /** How often a running owner refreshes its row. */
 const HEARTBEAT_MS = 5_000;
 /** An owner row this old belongs to a process that is gone (or hung): it may be taken over. */
 const STALE_AFTER_MS = 30_000;
 
 /**
- * Makes sure only one process at a time works for a bot on a store: two
- * pollers on one journal would both replay and both poll. The owner row holds
+ * Makes sure only one process at a time works for a bot on a store, per
+ * role: two pollers on one journal would both replay and both poll; two
+ * dispatchers on one outbox would both send every message. The owner row holds
  * pid, host and a heartbeat; a row left by a process that died (a `kill -9`)
  * is recognised by its pid no longer running on this host, or by a stale
  * heartbeat, and is taken over.
@@ -20,30 +24,31 @@ export class OwnerLock {
     private constructor(
         private readonly store: Store,
         private readonly botId: number,
+        private readonly role: OwnerRole,
     ) {}
 
-    /** Takes the lock for `botId`, or fails with `StoreError("STORE_LOCKED")`. */
-    static acquire(store: Store, botId: number): OwnerLock {
+    /** Takes the lock of `role` for `botId`, or fails with `StoreError("STORE_LOCKED")`. */
+    static acquire(store: Store, botId: number, role: OwnerRole): OwnerLock {
         const host = hostname();
         const now = Date.now();
         store.transaction(() => {
             const owner = store.db
-                .prepare("SELECT pid, host, heartbeat_at FROM owners WHERE bot_id = ?")
-                .get(botId) as { pid: number; host: string; heartbeat_at: number } | undefined;
+                .prepare("SELECT pid, host, heartbeat_at FROM owners WHERE bot_id = ? AND role = ?")
+                .get(botId, role) as { pid: number; host: string; heartbeat_at: number } | undefined;
             if (owner !== undefined && owner.pid !== process.pid && isAlive(owner, host, now)) {
                 throw new StoreError(
                     "STORE_LOCKED",
                     store.path,
-                    `The store ${store.path} is in use for bot ${botId} by process ${owner.pid} on ${owner.host}. ` +
-                        "Only one process may poll a bot with one store: stop that process first " +
+                    `The store ${store.path} is in use (${role}) for bot ${botId} by process ${owner.pid} on ${owner.host}. ` +
+                        `Only one process may run a bot's ${role} on one store: stop that process first ` +
                         "(or give this one its own store file).",
                 );
             }
             store.db
-                .prepare("INSERT OR REPLACE INTO owners (bot_id, pid, host, heartbeat_at) VALUES (?, ?, ?, ?)")
-                .run(botId, process.pid, host, now);
+                .prepare("INSERT OR REPLACE INTO owners (bot_id, role, pid, host, heartbeat_at) VALUES (?, ?, ?, ?, ?)")
+                .run(botId, role, process.pid, host, now);
         });
-        const lock = new OwnerLock(store, botId);
+        const lock = new OwnerLock(store, botId, role);
         lock.timer = setInterval(() => lock.heartbeat(), HEARTBEAT_MS);
         lock.timer.unref();
         return lock;
@@ -54,14 +59,16 @@ export class OwnerLock {
         clearInterval(this.timer);
         this.timer = undefined;
         if (!this.store.isOpen) return;
-        this.store.db.prepare("DELETE FROM owners WHERE bot_id = ? AND pid = ?").run(this.botId, process.pid);
+        this.store.db
+            .prepare("DELETE FROM owners WHERE bot_id = ? AND role = ? AND pid = ?")
+            .run(this.botId, this.role, process.pid);
     }
 
     private heartbeat(): void {
         if (!this.store.isOpen) return;
         this.store.db
-            .prepare("UPDATE owners SET heartbeat_at = ? WHERE bot_id = ? AND pid = ?")
-            .run(Date.now(), this.botId, process.pid);
+            .prepare("UPDATE owners SET heartbeat_at = ? WHERE bot_id = ? AND role = ? AND pid = ?")
+            .run(Date.now(), this.botId, this.role, process.pid);
     }
 }
 

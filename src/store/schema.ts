@@ -33,10 +33,12 @@ export const MIGRATIONS: readonly string[] = [
         PRIMARY KEY (bot_id, update_id)
     ) WITHOUT ROWID;
     CREATE TABLE owners (
-        bot_id       INTEGER PRIMARY KEY,
+        bot_id       INTEGER NOT NULL,
+        role         TEXT    NOT NULL,    -- what the owner does for the bot: journal, outbox
         pid          INTEGER NOT NULL,
         host         TEXT    NOT NULL,
-        heartbeat_at INTEGER NOT NULL     -- unix milliseconds, refreshed while the owner runs
+        heartbeat_at INTEGER NOT NULL,    -- unix milliseconds, refreshed while the owner runs
+        PRIMARY KEY (bot_id, role)
     );
     `,
     // 2: the outbox
