@@ -43,6 +43,39 @@ describe("store", () => {
 });
 
 describe("journal", () => {
+    it("replays every kind of value an update carries exactly as Telegram sent it", () => {
+        const store = openStore(join(dir, "values.db"));
+        const updates = [
+            {
+                update_id: 7,
+                message: {
+                    message_id: 1,
+                    date: 1_700_000_000,
+                    chat: { id: -1001234567890123, type: "supergroup", title: "héllo 🎉 \u0000 \"quoted\"" },
+                    from: { id: 9007199254740991, is_bot: false, first_name: "Ä" },
+                    text: "x".repeat(5_000),
+                    entities: [{ type: "bold", offset: 0, length: 1 }],
+                    location: { latitude: 52.5, longitude: -0.125 },
+                    is_topic_message: true,
+                },
+            },
+            { update_id: 8, callback_query: { id: "123456789012345678", chat_instance: "-5", data: "", from: { id: 1 } } },
+        ] as unknown as Update[];
+        const journal = Journal.open<Update>(store, 42);
+        journal.append(updates, 9);
+        journal.close();
+        assert.deepEqual(Journal.open<Update>(store, 42).recover().rest, updates);
+        store.close();
+    });
+
+    it("still replays a batch that an older sluice stored as JSON", () => {
+        const store = openStore(join(dir, "json-era.db"));
+        const batch = [message(5, 1), message(6, 2)];
+        store.db.prepare("INSERT INTO journal_batches (bot_id, updates, done) VALUES (?, ?, ?)").run(42, JSON.stringify(batch), Buffer.from([2]));
+        assert.deepEqual(Journal.open<Update>(store, 42).recover().rest, [batch[0]]);
+        store.close();
+    });
+
     it("keeps unfinished updates in order across reopenings and forgets finished ones", () => {
         const store = openStore(join(dir, "order.db"));
         const journal = Journal.open<Update>(store, 42, { groupCommitMs: 0 });

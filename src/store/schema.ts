@@ -9,7 +9,7 @@ export const MIGRATIONS: readonly string[] = [
     CREATE TABLE journal_batches (
         id      INTEGER PRIMARY KEY,
         bot_id  INTEGER NOT NULL,
-        updates TEXT    NOT NULL,  -- the batch as Telegram sent it (JSON array), in update_id order
+        updates TEXT    NOT NULL,  -- the batch in update_id order: MessagePack (a BLOB, see journal/batch-encoding.ts), JSON text before 0.2
         done    BLOB    NOT NULL   -- one bit per update of the batch: its handler has ended
     );
     CREATE INDEX journal_batches_by_bot ON journal_batches (bot_id, id);
