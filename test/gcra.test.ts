@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { GcraBucket } from "../src/outbox/gcra.js";
+import { Limiter } from "../src/outbox/limiter.js";
 
 /** Sends as early as the bucket allows, on a virtual clock; returns the send times. */
 function sendGreedily(bucket: GcraBucket, count: number): number[] {
@@ -49,5 +50,63 @@ describe("GCRA bucket", () => {
         assert.equal(bucket.waitMs(1000), 4000);
         assert.equal(bucket.waitMs(5000), 0);
         assert.equal(bucket.isIdle(5000), true);
+    });
+});
+
+/**
+ * Sends to `chats` in turn through a limiter the way the dispatcher does: on
+ * a whole-millisecond clock, woken by a timer that fires up to `lateMs` after
+ * the wait it was set for. Returns the send times.
+ */
+function sendThroughLimiter(limiter: Limiter, chats: string[], count: number, options: { paid?: boolean; lateMs: number }): number[] {
+    const times: number[] = [];
+    let now = 0;
+    while (times.length < count) {
+        const chat = chats[times.length % chats.length]!;
+        const waitMs = limiter.waitMs(chat, options.paid === true, now);
+        if (waitMs > 0) {
+            now += Math.max(1, Math.ceil(waitMs)) + (times.length % 2) * options.lateMs;
+            continue;
+        }
+        limiter.consume(chat, options.paid === true, now);
+        times.push(now);
+    }
+    return times;
+}
+
+describe("limiter", () => {
+    const manyChats = Array.from({ length: 1000 }, (_, n) => String(n + 1));
+
+    it("keeps 97% of the global rate on whole-millisecond, late timers, and never exceeds it", () => {
+        const times = sendThroughLimiter(new Limiter(), manyChats, 600, { lateMs: 1 });
+        assert.ok(busiestWindow(times, 1000) <= 30);
+        const rate = (times.length - 1) / (times.at(-1)! / 1000);
+        assert.ok(rate >= 0.97 * 30, `rate ${rate.toFixed(2)}/s`);
+    });
+
+    it("keeps each private chat at one message a second and each group at 20 a minute", () => {
+        const privateTimes = sendThroughLimiter(new Limiter(), ["42"], 10, { lateMs: 1 });
+        assert.ok(busiestWindow(privateTimes, 1000) <= 1);
+        const groupTimes = sendThroughLimiter(new Limiter(), ["-100123"], 40, { lateMs: 1 });
+        assert.ok(busiestWindow(groupTimes, 60_000) <= 20);
+        assert.ok(groupTimes.at(-1)! < 2.1 * 60_000, "and not much slower");
+    });
+
+    it("lets paid broadcasts through at their own rate, apart from the free bucket", () => {
+        const limiter = new Limiter({ globalPerSecond: 30, paidPerSecond: 1000 });
+        const paid = sendThroughLimiter(limiter, manyChats, 1000, { paid: true, lateMs: 0 });
+        assert.ok(busiestWindow(paid, 1000) <= 1000);
+        assert.ok(paid.at(-1)! < 1100, `1,000 paid messages took ${paid.at(-1)} ms`);
+        assert.equal(limiter.globalWaitMs(false, paid.at(-1)!), 0, "the free bucket was not used up by paid sends");
+    });
+
+    it("stops the whole bot when several chats answer 429 together", () => {
+        const limiter = new Limiter();
+        limiter.retryAfter("1", 5, 0);
+        assert.equal(limiter.globalWaitMs(false, 0), 0, "one chat's 429 blocks that chat only");
+        assert.ok(limiter.waitMs("1", false, 0) >= 5000);
+        limiter.retryAfter("2", 5, 100);
+        limiter.retryAfter("3", 5, 200);
+        assert.ok(limiter.globalWaitMs(false, 200) >= 4999);
     });
 });

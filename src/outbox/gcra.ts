@@ -15,11 +15,16 @@ export class GcraBucket {
      * @param limit Sends allowed per period
      * @param periodMs The period, in milliseconds
      * @param burst Sends allowed back to back before the rate applies
+     * @param earlyMs How much before its theoretical time a send is allowed.
+     *   A timer fires up to a millisecond or so late; without this, every
+     *   send would carry its timer's lateness into all later ones. A window
+     *   may then hold `limit` sends in `periodMs - earlyMs`, so keep it within
+     *   the margin by which `periodMs` exceeds the real limit's period.
      */
-    constructor(limit: number, periodMs: number, burst = 1) {
+    constructor(limit: number, periodMs: number, burst = 1, earlyMs = 0) {
         // Rounded up to a whole microsecond, so floating-point sums never let one send too many into a window.
         this.intervalMs = Math.ceil((periodMs * 1000) / limit) / 1000;
-        this.toleranceMs = this.intervalMs * (Math.max(1, burst) - 1);
+        this.toleranceMs = this.intervalMs * (Math.max(1, burst) - 1) + earlyMs;
     }
 
     /** Milliseconds until a send is allowed at `now` (0: allowed now). */
