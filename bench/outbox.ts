@@ -49,23 +49,27 @@ export async function delivery(sim: RemoteSimulator, sender: Sender, chats: numb
     return { shareOfAllowed: chats.length / seconds / allowedPerSecond, floodRejections: stats.floodRejections, seconds };
 }
 
+/** How messages are handed to the outbox in `enqueueRate`. */
+export type EnqueueMode = "one by one" | "grouped per turn" | "1,000 per call";
+
 /**
  * Messages enqueued per second into an outbox on a store file (its
- * dispatcher holding them back), in batches of `batch` per transaction.
+ * dispatcher holding them back): `enqueue` one by one (a commit each),
+ * `enqueueGrouped` (as handlers' replies are stored: one commit per
+ * event-loop turn, here 1,000 calls a turn), or `enqueueMany`.
  */
-export async function enqueueRate(sim: RemoteSimulator, batch: number, count = 100_000): Promise<number> {
+export async function enqueueRate(sim: RemoteSimulator, mode: EnqueueMode, count = 100_000): Promise<number> {
     const { bot } = await freshBot(sim);
     const dir = mkdtempSync(join(tmpdir(), "sluice-outbox-bench-"));
     const outbox = createOutbox({ store: join(dir, "outbox.db"), api: bot.api });
     const later = new Date(Date.now() + 3_600_000);
+    const message = (n: number) => ({ method: "sendMessage", payload: { chat_id: 1 + (n % 1000), text: `#${n}` }, notBefore: later });
     const started = performance.now();
-    for (let first = 0; first < count; first += batch) {
-        const messages = Array.from({ length: Math.min(batch, count - first) }, (_, i) => ({
-            method: "sendMessage",
-            payload: { chat_id: 1 + ((first + i) % 1000), text: `#${first + i}` },
-            notBefore: later,
-        }));
-        outbox.enqueueMany(messages);
+    for (let first = 0; first < count; first += 1000) {
+        const messages = Array.from({ length: Math.min(1000, count - first) }, (_, i) => message(first + i));
+        if (mode === "1,000 per call") outbox.enqueueMany(messages);
+        else if (mode === "one by one") for (const m of messages) outbox.enqueue(m);
+        else await Promise.all(messages.map((m) => outbox.enqueueGrouped(m)));
     }
     const rate = count / ((performance.now() - started) / 1000);
     await outbox.close();

@@ -7,7 +7,7 @@ export { Journal, type JournalOptions, type QuarantinedUpdate } from "./journal/
 export { Store, openStore } from "./store/store.js";
 export { DeadLetterError, Outbox, createOutbox, type OutboundMessage, type OutboxOptions } from "./outbox/outbox.js";
 export type { OutboxLimits } from "./outbox/limiter.js";
-export type { MessageState, MessageStatus, Priority } from "./outbox/queue.js";
+export type { Enqueued, MessageState, MessageStatus, Priority } from "./outbox/queue.js";
 export { createRunner, type RunnerHandle, type RunnerLifecycleOptions } from "./runner/runner.js";
 export {
     createUpdateFetcher,

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { afterEach, describe, it } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
-import { DeadLetterError, type Outbox, StoreError, createOutbox } from "../src/index.js";
+import { DeadLetterError, type Outbox, StoreError, createOutbox, openStore } from "../src/index.js";
 import { type TestRig, startRig, until } from "./helpers/bots.js";
 import { spawnScript } from "./helpers/child.js";
 import { tempDir } from "./helpers/temp-dir.js";
@@ -128,6 +128,41 @@ describe("outbox", () => {
         await delay(300);
         assert.deepEqual(sentTexts(), ["1:after restart"]);
         assert.equal(outbox.status(cancelled)?.state, "cancelled");
+    });
+
+    it("stores a burst of grouped enqueues in one transaction, in call order, each key once", async () => {
+        rig = await startRig();
+        const store = openStore(join(dir, "grouped.db"));
+        let transactions = 0;
+        const transaction = store.transaction.bind(store);
+        store.transaction = (work, options) => {
+            transactions++;
+            return transaction(work, options);
+        };
+        outbox = createOutbox({ store, api: rig.bot().api, limits: { globalPerSecond: 1000, privatePerSecond: 1000 } });
+        transactions = 0; // taking the owner lock was one
+        const chatOf = (n: number) => 1 + (n % 4);
+        const calls = Array.from({ length: 200 }, (_, n) =>
+            outbox!.enqueueGrouped({ ...text(chatOf(n), String(n)), idempotencyKey: `k:${n % 150}` }),
+        );
+        assert.equal(transactions, 0, "nothing is written before the turn ends");
+        const queued = await Promise.all(calls);
+        assert.equal(transactions, 1);
+        assert.deepEqual(
+            queued.map((q) => q.duplicate),
+            Array.from({ length: 200 }, (_, n) => n >= 150),
+        );
+        const ids = queued.map((q) => q.id);
+        assert.deepEqual(ids.slice(150), ids.slice(0, 50), "a repeated key answers with the first id");
+        await Promise.all(queued.map((q) => outbox!.sent(q.id)));
+        for (const chat of [1, 2, 3, 4]) {
+            const order = sentTexts().filter((t) => t.startsWith(`${chat}:`));
+            const expected = Array.from({ length: 150 }, (_, n) => n).filter((n) => chatOf(n) === chat);
+            assert.deepEqual(order, expected.map((n) => `${chat}:${n}`));
+        }
+        await outbox.close();
+        outbox = undefined;
+        store.close();
     });
 
     it("refuses a second process's dispatcher on the same store and bot", async () => {

@@ -6,7 +6,7 @@ import { type Store, openStore } from "../store/store.js";
 import { sleep } from "../timing.js";
 import { Dispatcher, type Outcome, type SendCall } from "./dispatcher.js";
 import { Limiter, type OutboxLimits } from "./limiter.js";
-import { type MessageStatus, OutboxQueue, PRIORITIES, type Priority } from "./queue.js";
+import { type Enqueued, type MessageStatus, OutboxQueue, PRIORITIES, type Priority } from "./queue.js";
 
 /** Options of `createOutbox`. */
 export interface OutboxOptions {
@@ -42,6 +42,13 @@ export interface OutboundMessage {
     notBefore?: Date;
 }
 
+/** A message handed to `enqueueGrouped`, and its caller's promise. */
+interface GroupedEnqueue {
+    message: OutboundMessage;
+    resolve: (queued: Enqueued) => void;
+    reject: (error: unknown) => void;
+}
+
 /**
  * Set while the outbox itself sends: its calls go through `bot.api` like any
  * other, and the transformer must let them pass instead of queueing them again.
@@ -72,6 +79,8 @@ export class Outbox {
     private readonly limiter: Limiter;
     private readonly lock: OwnerLock | undefined;
     private readonly clock: () => number;
+    /** Messages from `enqueueGrouped` waiting for this turn's transaction. */
+    private group: GroupedEnqueue[] | undefined;
     private readonly waiting = new Map<number, { resolve: (result: unknown) => void; reject: (error: Error) => void }[]>();
 
     /** @internal Use `createOutbox`. */
@@ -105,15 +114,33 @@ export class Outbox {
     }
 
     /** Stores a message for sending; returns its id (the earlier one's for a repeated idempotency key). */
-    enqueue(message: OutboundMessage): { id: number; duplicate: boolean } {
+    enqueue(message: OutboundMessage): Enqueued {
         return this.enqueueMany([message])[0]!;
+    }
+
+    /**
+     * Stores a message together with every other one enqueued this way in the
+     * same turn of the event loop, in one transaction; resolves once it is
+     * stored. For callers that wait anyway: a burst of handlers replying at
+     * once costs one commit, not one each (the transformer uses it for every
+     * `ctx.reply`). `enqueue` is stored when it returns, at one commit a
+     * call; a message it stores in the same turn leaves before these.
+     */
+    enqueueGrouped(message: OutboundMessage): Promise<Enqueued> {
+        return new Promise((resolve, reject) => {
+            if (this.group === undefined) {
+                this.group = [];
+                setImmediate(() => this.storeGroup());
+            }
+            this.group.push({ message, resolve, reject });
+        });
     }
 
     /**
      * Stores many messages in one transaction (much faster than one by one,
      * for broadcasts); returns their ids in order.
      */
-    enqueueMany(messages: readonly OutboundMessage[]): { id: number; duplicate: boolean }[] {
+    enqueueMany(messages: readonly OutboundMessage[]): Enqueued[] {
         const now = this.clock();
         const queued = this.queue.enqueue(
             messages.map((message) => ({ message: this.toQueued(message, now), idempotencyKey: message.idempotencyKey })),
@@ -121,6 +148,19 @@ export class Outbox {
         );
         if (queued.some((entry) => !entry.duplicate)) this.dispatcher.nudge();
         return queued;
+    }
+
+    /** Stores what `enqueueGrouped` collected; if that fails, none of it is stored and every caller hears why. */
+    private storeGroup(): void {
+        const group = this.group ?? [];
+        this.group = undefined;
+        if (group.length === 0) return;
+        try {
+            const queued = this.enqueueMany(group.map((entry) => entry.message));
+            group.forEach((entry, index) => entry.resolve(queued[index]!));
+        } catch (error) {
+            for (const entry of group) entry.reject(error);
+        }
     }
 
     private toQueued(message: OutboundMessage, now: number) {
@@ -200,6 +240,7 @@ export class Outbox {
 
     /** Stops sending (what is queued stays for the next start) and closes a store it opened. */
     async close(): Promise<void> {
+        this.storeGroup();
         await this.dispatcher.stop();
         this.lock?.release();
         if (this.ownsStore) this.store.close();

@@ -17,6 +17,12 @@ export interface QueuedMessage {
     attempts: number;
 }
 
+/** What enqueuing answers: the message's id, and whether its idempotency key had been used before. */
+export interface Enqueued {
+    id: number;
+    duplicate: boolean;
+}
+
 /** Where a message is in its life. */
 export type MessageState = "queued" | "sent" | "dead" | "cancelled";
 
@@ -93,7 +99,7 @@ export class OutboxQueue {
     enqueue(
         messages: readonly { message: Omit<QueuedMessage, "id" | "attempts">; idempotencyKey: string | undefined }[],
         now: number,
-    ): { id: number; duplicate: boolean }[] {
+    ): Enqueued[] {
         return this.store.transaction(() => messages.map(({ message, idempotencyKey }) => this.insert(message, idempotencyKey, now)));
     }
 
@@ -101,7 +107,7 @@ export class OutboxQueue {
         message: Omit<QueuedMessage, "id" | "attempts">,
         idempotencyKey: string | undefined,
         now: number,
-    ): { id: number; duplicate: boolean } {
+    ): Enqueued {
         if (idempotencyKey !== undefined) {
             const earlier = this.sql.byKey!.get(this.botId, idempotencyKey) as { id: number } | undefined;
             if (earlier !== undefined) return { id: earlier.id, duplicate: true };

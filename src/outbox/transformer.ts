@@ -45,7 +45,7 @@ export function outboxTransformer(outbox: Outbox): Transformer {
         }
         const scope = handlingUpdate.getStore();
         const idempotencyKey = scope === undefined ? undefined : `${scope.key}:${scope.calls++}`;
-        const { id } = outbox.enqueue({ method, payload: payload as Record<string, unknown>, idempotencyKey });
+        const { id } = await outbox.enqueueGrouped({ method, payload: payload as Record<string, unknown>, idempotencyKey });
         try {
             // grammY's response envelope; its own callApi turns ok:false into a GrammyError for the caller.
             return { ok: true, result: (await outbox.sent(id)) as never };
