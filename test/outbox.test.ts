@@ -165,6 +165,29 @@ describe("outbox", () => {
         store.close();
     });
 
+    it("prunes sent and cancelled messages after keepSentMs, keeping dead letters and the queue", async () => {
+        rig = await startRig();
+        rig.sim.blockChat(rig.token, 9);
+        let shift = 0; // how far the outbox's clock is ahead of the real one
+        const clock = () => Date.now() + shift;
+        const now = clock();
+        outbox = createOutbox({ store: join(dir, "prune.db"), api: rig.bot().api, keepSentMs: 60_000, clock });
+        const sent = outbox.enqueue(text(1, "sent")).id;
+        const dead = outbox.enqueue(text(9, "dead")).id;
+        const cancelled = outbox.enqueue({ ...text(2, "cancelled"), notBefore: new Date(now + 3_600_000) }).id;
+        const later = outbox.enqueue({ ...text(3, "later"), notBefore: new Date(now + 3_600_000) }).id;
+        await outbox.sent(sent);
+        await assert.rejects(outbox.sent(dead));
+        assert.ok(outbox.cancel(cancelled));
+        assert.equal(outbox.pruneSent(), 0, "nothing is old enough yet");
+        shift = 60_001;
+        assert.equal(outbox.pruneSent(), 2);
+        assert.equal(outbox.status(sent), undefined);
+        assert.equal(outbox.status(cancelled), undefined);
+        assert.equal(outbox.status(dead)?.state, "dead");
+        assert.equal(outbox.status(later)?.state, "queued");
+    });
+
     it("refuses a second process's dispatcher on the same store and bot", async () => {
         rig = await startRig({ limits: { perChatPerSecond: 1 } });
         const path = join(dir, "two-processes.db");

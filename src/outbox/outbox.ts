@@ -23,6 +23,13 @@ export interface OutboxOptions {
     maxRetries?: number;
     /** Calls in flight at once, over all chats. @default 50 */
     maxInFlight?: number;
+    /**
+     * Sent and cancelled messages are kept this long (their results answer a
+     * repeated idempotency key, and `status`), then deleted, checked hourly.
+     * Dead letters stay until purged.
+     * @default 86_400_000 (a day)
+     */
+    keepSentMs?: number;
     /** Time source, for tests. @default Date.now */
     clock?: () => number;
     logger?: Logger;
@@ -41,6 +48,9 @@ export interface OutboundMessage {
     /** Do not send before this time. */
     notBefore?: Date;
 }
+
+const DAY_MS = 86_400_000;
+const PRUNE_EVERY_MS = 3_600_000;
 
 /** A message handed to `enqueueGrouped`, and its caller's promise. */
 interface GroupedEnqueue {
@@ -81,6 +91,8 @@ export class Outbox {
     private readonly clock: () => number;
     /** Messages from `enqueueGrouped` waiting for this turn's transaction. */
     private group: GroupedEnqueue[] | undefined;
+    private readonly keepSentMs: number;
+    private readonly pruneTimer: NodeJS.Timeout;
     private readonly waiting = new Map<number, { resolve: (result: unknown) => void; reject: (error: Error) => void }[]>();
 
     /** @internal Use `createOutbox`. */
@@ -111,6 +123,10 @@ export class Outbox {
             onOutcome: (id, outcome) => this.settle(id, outcome),
         });
         this.dispatcher.start();
+        this.keepSentMs = options.keepSentMs ?? DAY_MS;
+        if (!(this.keepSentMs >= 0)) throw new InvalidOptionError("keepSentMs", `expected milliseconds >= 0, got ${this.keepSentMs}`);
+        this.pruneSent();
+        this.pruneTimer = setInterval(() => this.pruneSent(), PRUNE_EVERY_MS).unref();
     }
 
     /** Stores a message for sending; returns its id (the earlier one's for a repeated idempotency key). */
@@ -219,6 +235,11 @@ export class Outbox {
         return requeued;
     }
 
+    /** Deletes sent and cancelled messages older than `keepSentMs` now (it also runs hourly); returns how many. */
+    pruneSent(): number {
+        return this.queue.prune(this.clock() - this.keepSentMs);
+    }
+
     /** Deletes every dead letter; returns how many. */
     purgeDeadLetters(): number {
         return this.queue.purge();
@@ -241,6 +262,7 @@ export class Outbox {
     /** Stops sending (what is queued stays for the next start) and closes a store it opened. */
     async close(): Promise<void> {
         this.storeGroup();
+        clearInterval(this.pruneTimer);
         await this.dispatcher.stop();
         this.lock?.release();
         if (this.ownsStore) this.store.close();

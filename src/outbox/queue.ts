@@ -39,6 +39,9 @@ export interface MessageStatus {
     error?: { errorClass: string; description: string };
 }
 
+/** Rows deleted per statement when pruning. */
+const PRUNE_SLICE = 5_000;
+
 interface Row {
     id: number;
     chat_key: string;
@@ -88,6 +91,11 @@ export class OutboxQueue {
                 "UPDATE outbox_messages SET state = 'queued', attempts = 0, error = NULL, error_class = NULL, not_before = ? WHERE bot_id = ? AND id = ? AND state = 'dead'",
             ),
             purge: sql("DELETE FROM outbox_messages WHERE bot_id = ? AND state = 'dead'"),
+            // In slices, so a large backlog of old rows never holds the thread (or the write lock) for long.
+            prune: sql(
+                `DELETE FROM outbox_messages WHERE id IN (
+                     SELECT id FROM outbox_messages WHERE bot_id = ? AND state IN ('sent', 'cancelled') AND finished_at < ? LIMIT ?)`,
+            ),
         };
         for (const row of this.sql.queued!.all(botId) as Row[]) this.track(fromRow(row));
     }
@@ -177,6 +185,16 @@ export class OutboxQueue {
     /** Deletes all dead letters; returns how many. */
     purge(): number {
         return this.sql.purge!.run(this.botId).changes;
+    }
+
+    /** Deletes sent and cancelled messages that finished before `before` (unix ms); returns how many. */
+    prune(before: number): number {
+        let deleted = 0;
+        for (;;) {
+            const { changes } = this.sql.prune!.run(this.botId, before, PRUNE_SLICE);
+            deleted += changes;
+            if (changes < PRUNE_SLICE) return deleted;
+        }
     }
 
     private track(message: QueuedMessage): void {

@@ -8,7 +8,7 @@ import { outboxTransformer } from "../outbox/transformer.js";
 import { type Store, openStore } from "../store/store.js";
 
 /** Outbox settings of `run`: the limits and retry settings; `true` takes the defaults. */
-export type RunOutboxOptions = true | (OutboxLimits & Pick<OutboxOptions, "maxRetries" | "maxInFlight">);
+export type RunOutboxOptions = true | (OutboxLimits & Pick<OutboxOptions, "maxRetries" | "maxInFlight" | "keepSentMs">);
 
 /** The parts of a grammY bot the outbox needs: its API with token, raw methods and transformers. */
 interface BotWithApi {
@@ -55,8 +55,8 @@ export function openPersistence<Y extends { update_id: number }>(
             if (typeof api.config?.use !== "function") {
                 throw new InvalidOptionError("outbox", "the outbox needs a grammY bot (its `bot.api` takes transformers)");
             }
-            const { maxRetries, maxInFlight, ...limits } = options.outbox === true ? {} : options.outbox;
-            outbox = createOutbox({ limits, maxRetries, maxInFlight, store, api, logger: options.logger });
+            const { maxRetries, maxInFlight, keepSentMs, ...limits } = options.outbox === true ? {} : options.outbox;
+            outbox = createOutbox({ limits, maxRetries, maxInFlight, keepSentMs, store, api, logger: options.logger });
             api.config.use(outboxTransformer(outbox));
         }
     } catch (error) {
