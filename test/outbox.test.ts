@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { afterEach, describe, it } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
-import { DeadLetterError, type Outbox, StoreError, createOutbox, openStore } from "../src/index.js";
+import { DeadLetterError, InvalidOptionError, type Outbox, StoreError, createOutbox, openStore } from "../src/index.js";
 import { type TestRig, startRig, until } from "./helpers/bots.js";
 import { spawnScript } from "./helpers/child.js";
 import { tempDir } from "./helpers/temp-dir.js";
@@ -186,6 +186,18 @@ describe("outbox", () => {
         assert.equal(outbox.status(cancelled), undefined);
         assert.equal(outbox.status(dead)?.state, "dead");
         assert.equal(outbox.status(later)?.state, "queued");
+    });
+
+    it("refuses a negative keepSentMs before taking the store's lock", async () => {
+        rig = await startRig();
+        const store = openStore(join(dir, "bad-keep.db"));
+        assert.throws(
+            () => createOutbox({ store, api: rig!.bot().api, keepSentMs: -1 }),
+            (error: unknown) => error instanceof InvalidOptionError && /keepSentMs/.test(error.message),
+        );
+        const owners = store.db.prepare("SELECT count(*) AS n FROM owners WHERE role = 'outbox'").get() as { n: number };
+        assert.equal(owners.n, 0, "no lock left behind for another process to trip over");
+        store.close();
     });
 
     it("refuses a second process's dispatcher on the same store and bot", async () => {

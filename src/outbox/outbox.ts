@@ -105,6 +105,8 @@ export class Outbox {
         if (!Number.isSafeInteger(botId) || botId <= 0) {
             throw new InvalidOptionError("api", "expected a grammY Api whose token starts with the bot id (`123:abc`)");
         }
+        this.keepSentMs = options.keepSentMs ?? DAY_MS;
+        if (!(this.keepSentMs >= 0)) throw new InvalidOptionError("keepSentMs", `expected milliseconds >= 0, got ${this.keepSentMs}`);
         this.clock = options.clock ?? Date.now;
         // In memory nothing is shared; on a file, a second dispatcher would send every message twice.
         this.lock = store.path === ":memory:" ? undefined : OwnerLock.acquire(store, botId, "outbox");
@@ -123,8 +125,6 @@ export class Outbox {
             onOutcome: (id, outcome) => this.settle(id, outcome),
         });
         this.dispatcher.start();
-        this.keepSentMs = options.keepSentMs ?? DAY_MS;
-        if (!(this.keepSentMs >= 0)) throw new InvalidOptionError("keepSentMs", `expected milliseconds >= 0, got ${this.keepSentMs}`);
         this.pruneSent();
         this.pruneTimer = setInterval(() => this.pruneSent(), PRUNE_EVERY_MS).unref();
     }
