@@ -64,6 +64,9 @@ describe("journal", () => {
         const journal = Journal.open<Update>(store, 42);
         journal.append(updates, 9);
         journal.close();
+        const stored = store.db.prepare("SELECT updates FROM journal_batches").pluck().get();
+        assert.ok(Buffer.isBuffer(stored), "the batch is stored as MessagePack, not JSON text");
+        assert.ok(stored.length < JSON.stringify(updates).length);
         assert.deepEqual(Journal.open<Update>(store, 42).recover().rest, updates);
         store.close();
     });

@@ -4,6 +4,7 @@ import { type Logger, componentLogger } from "../logger.js";
 import { chatIdOfUpdate } from "../runner/constraint.js";
 import { OwnerLock } from "../store/owner-lock.js";
 import type { Store } from "../store/store.js";
+import { decodeBatch, encodeBatch } from "./batch-encoding.js";
 
 /** How the journal behaves. */
 export interface JournalOptions {
@@ -274,7 +275,7 @@ export class Journal<Y extends { update_id: number }> {
 
     private insertBatch(updates: readonly Y[]): void {
         const done = new Uint8Array(Math.ceil(updates.length / 8));
-        const { lastInsertRowid } = this.sql.insertBatch.run(this.botId, JSON.stringify(updates), done);
+        const { lastInsertRowid } = this.sql.insertBatch.run(this.botId, encodeBatch(updates), done);
         this.track(Number(lastInsertRowid), updates, done);
     }
 
@@ -312,8 +313,8 @@ export class Journal<Y extends { update_id: number }> {
     }
 
     private batchRows(): { id: number; updates: Y[]; done: Uint8Array }[] {
-        const rows = this.sql.listBatches.all(this.botId) as { id: number; updates: string; done: Buffer }[];
-        return rows.map((row) => ({ id: row.id, updates: JSON.parse(row.updates) as Y[], done: new Uint8Array(row.done) }));
+        const rows = this.sql.listBatches.all(this.botId) as { id: number; updates: Buffer | string; done: Buffer }[];
+        return rows.map((row) => ({ id: row.id, updates: decodeBatch<Y>(row.updates), done: new Uint8Array(row.done) }));
     }
 }
 
