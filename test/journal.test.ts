@@ -3,8 +3,10 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, it } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
+import Database from "better-sqlite3";
 import type { Update } from "grammy/types";
 import { Journal, StoreError, openStore, run } from "../src/index.js";
+import { MIGRATIONS } from "../src/store/schema.js";
 import { type TestRig, startRig, until } from "./helpers/bots.js";
 import { spawnScript } from "./helpers/child.js";
 import { tempDir } from "./helpers/temp-dir.js";
@@ -71,11 +73,43 @@ describe("journal", () => {
         store.close();
     });
 
-    it("still replays a batch that an older sluice stored as JSON", () => {
-        const store = openStore(join(dir, "json-era.db"));
-        const batch = [message(5, 1), message(6, 2)];
-        store.db.prepare("INSERT INTO journal_batches (bot_id, updates, done) VALUES (?, ?, ?)").run(42, JSON.stringify(batch), Buffer.from([2]));
-        assert.deepEqual(Journal.open<Update>(store, 42).recover().rest, [batch[0]]);
+    it("upgrades a store an older sluice wrote: its JSON batches, done bits and offset carry over", () => {
+        const path = join(dir, "schema-2.db");
+        const old = new Database(path);
+        old.pragma("journal_mode = WAL");
+        for (const migration of MIGRATIONS.slice(0, 2)) old.exec(migration);
+        old.pragma("user_version = 2");
+        const batch = [message(5, 1), message(6, 2), message(7, 1)];
+        old.prepare("INSERT INTO journal_batches (bot_id, updates, done) VALUES (?, ?, ?)").run(42, JSON.stringify(batch), Buffer.from([2]));
+        old.prepare("INSERT INTO journal_offsets (bot_id, next_offset) VALUES (?, ?)").run(42, 8);
+        old.close();
+
+        const store = openStore(path);
+        assert.equal(store.db.pragma("user_version", { simple: true }), MIGRATIONS.length);
+        const journal = Journal.open<Update>(store, 42, { groupCommitMs: 0 });
+        assert.equal(journal.offset, 8);
+        assert.deepEqual(journal.recover().rest, [batch[0], batch[2]], "update 6 was done before the upgrade");
+        journal.markDone(5);
+        journal.markDone(7);
+        assert.equal(journal.unfinishedCount(), 0);
+        assert.equal(journal.offset, 8, "finishing the old batch keeps the offset");
+        journal.close();
+        store.close();
+    });
+
+    it("keeps the offset of finished batches once their rows are gone", () => {
+        const store = openStore(join(dir, "offset.db"));
+        const journal = Journal.open<Update>(store, 42, { groupCommitMs: 0 });
+        journal.append([message(1, 1), message(2, 1)], 3);
+        journal.append([message(3, 2)], 4);
+        assert.equal(journal.offset, 4);
+        for (const id of [1, 2, 3]) journal.markDone(id);
+        assert.equal(store.db.prepare("SELECT count(*) FROM journal_batches").pluck().get(), 0);
+        assert.equal(store.db.prepare("SELECT count(*) FROM journal_done").pluck().get(), 0);
+        assert.equal(journal.offset, 4);
+        journal.close();
+        assert.equal(Journal.open<Update>(store, 42).offset, 4);
+        assert.equal(Journal.open<Update>(store, 43).offset, 0, "another bot's offset is its own");
         store.close();
     });
 

@@ -66,6 +66,8 @@ const GROUP_COMMIT_SIZE = 512;
 interface OpenBatch {
     /** Row id in `journal_batches`. */
     readonly row: number;
+    /** The offset this batch confirms (none for a retried quarantined update). */
+    readonly nextOffset: number | undefined;
     /** Update ids of the batch, in order; bit i of `done` is update `ids[i]`. */
     readonly ids: readonly number[];
     readonly done: Uint8Array;
@@ -121,8 +123,7 @@ export class Journal<Y extends { update_id: number }> {
 
     /** The offset to resume polling from: one past the newest update ever journaled (0 for none). */
     get offset(): number {
-        const row = this.sql.offset.get(this.botId) as { next_offset: number } | undefined;
-        return row?.next_offset ?? 0;
+        return (this.sql.offset.get({ bot: this.botId }) as number | null) ?? 0;
     }
 
     /** Number of updates on disk whose handling has not been recorded as ended. */
@@ -145,7 +146,7 @@ export class Journal<Y extends { update_id: number }> {
         const now = Date.now();
         this.store.transaction(() => {
             for (const row of this.batchRows()) {
-                const batch = this.track(row.id, row.updates, row.done);
+                const batch = this.track(row.id, row.nextOffset, row.updates, row.done);
                 row.updates.forEach((update, index) => {
                     if (isDone(batch.done, index)) return;
                     const replayed = replays.get(update.update_id) ?? 0;
@@ -176,13 +177,13 @@ export class Journal<Y extends { update_id: number }> {
 
     /**
      * Records a fetched batch and the offset that confirms it, in one
-     * transaction. Call before the next `getUpdates`.
+     * transaction (one row). Call before the next `getUpdates`.
      */
     append(updates: readonly Y[], nextOffset: number): void {
         this.store.transaction(
             () => {
-                if (updates.length > 0) this.insertBatch(updates);
-                this.sql.setOffset.run(this.botId, nextOffset);
+                if (updates.length > 0) this.insertBatch(updates, nextOffset);
+                else this.sql.setOffset.run(this.botId, nextOffset);
             },
             { durable: this.options.syncToDisk === true },
         );
@@ -255,7 +256,7 @@ export class Journal<Y extends { update_id: number }> {
             this.sql.dropQuarantined.run(this.botId, updateId);
             this.sql.dropReplays.run(this.botId, updateId);
             const update = JSON.parse(row.payload) as Y;
-            this.insertBatch([update]);
+            this.insertBatch([update], undefined);
             return update;
         });
     }
@@ -273,15 +274,14 @@ export class Journal<Y extends { update_id: number }> {
         this.lock.release();
     }
 
-    private insertBatch(updates: readonly Y[]): void {
-        const done = new Uint8Array(Math.ceil(updates.length / 8));
-        const { lastInsertRowid } = this.sql.insertBatch.run(this.botId, encodeBatch(updates), done);
-        this.track(Number(lastInsertRowid), updates, done);
+    private insertBatch(updates: readonly Y[], nextOffset: number | undefined): void {
+        const { lastInsertRowid } = this.sql.insertBatch.run(this.botId, nextOffset ?? null, encodeBatch(updates));
+        this.track(Number(lastInsertRowid), nextOffset, updates, new Uint8Array(Math.ceil(updates.length / 8)));
     }
 
     /** Mirrors a batch row in memory so done marks can find it. */
-    private track(row: number, updates: readonly Y[], done: Uint8Array): OpenBatch {
-        const batch: OpenBatch = { row, ids: updates.map((u) => u.update_id), done, remaining: 0 };
+    private track(row: number, nextOffset: number | undefined, updates: readonly Y[], done: Uint8Array): OpenBatch {
+        const batch: OpenBatch = { row, nextOffset, ids: updates.map((u) => u.update_id), done, remaining: 0 };
         batch.ids.forEach((id, index) => {
             if (isDone(done, index)) return;
             batch.remaining++;
@@ -303,18 +303,38 @@ export class Journal<Y extends { update_id: number }> {
         return true;
     }
 
-    /** Writes the done bits of changed batches; deletes those that are finished. Inside a transaction. */
+    /**
+     * Writes the done bits of changed batches and deletes those that are
+     * finished, keeping the offset they confirmed. Inside a transaction.
+     */
     private writeDirty(): void {
+        let deletedOffset = -1;
         for (const batch of this.dirty) {
-            if (batch.remaining === 0) this.sql.deleteBatch.run(batch.row);
-            else this.sql.setDone.run(batch.done, batch.row);
+            if (batch.remaining > 0) {
+                this.sql.setDone.run(batch.row, batch.done);
+                continue;
+            }
+            this.sql.deleteBatch.run(batch.row);
+            this.sql.deleteDone.run(batch.row);
+            deletedOffset = Math.max(deletedOffset, batch.nextOffset ?? -1);
         }
+        if (deletedOffset >= 0) this.sql.setOffset.run(this.botId, deletedOffset);
         this.dirty = new Set();
     }
 
-    private batchRows(): { id: number; updates: Y[]; done: Uint8Array }[] {
-        const rows = this.sql.listBatches.all(this.botId) as { id: number; updates: Buffer | string; done: Buffer }[];
-        return rows.map((row) => ({ id: row.id, updates: decodeBatch<Y>(row.updates), done: new Uint8Array(row.done) }));
+    private batchRows(): { id: number; nextOffset: number | undefined; updates: Y[]; done: Uint8Array }[] {
+        const rows = this.sql.listBatches.all(this.botId) as {
+            id: number;
+            next_offset: number | null;
+            updates: Buffer | string;
+            done: Buffer | null;
+        }[];
+        return rows.map((row) => {
+            const updates = decodeBatch<Y>(row.updates);
+            const done = new Uint8Array(Math.ceil(updates.length / 8));
+            if (row.done !== null) done.set(row.done.subarray(0, done.length));
+            return { id: row.id, nextOffset: row.next_offset ?? undefined, updates, done };
+        });
     }
 }
 
@@ -332,15 +352,23 @@ function countBits(done: Uint8Array, length: number): number {
 function prepare(store: Store) {
     const sql = (text: string): Statement => store.db.prepare(text);
     return {
-        offset: sql("SELECT next_offset FROM journal_offsets WHERE bot_id = ?"),
+        offset: sql(
+            `SELECT max(next_offset) FROM (
+                 SELECT next_offset FROM journal_offsets WHERE bot_id = @bot
+                 UNION ALL SELECT next_offset FROM journal_batches WHERE bot_id = @bot)`,
+        ).pluck(),
         setOffset: sql(
             `INSERT INTO journal_offsets (bot_id, next_offset) VALUES (?, ?)
              ON CONFLICT (bot_id) DO UPDATE SET next_offset = max(next_offset, excluded.next_offset)`,
         ),
-        insertBatch: sql("INSERT INTO journal_batches (bot_id, updates, done) VALUES (?, ?, ?)"),
-        listBatches: sql("SELECT id, updates, done FROM journal_batches WHERE bot_id = ? ORDER BY id"),
-        setDone: sql("UPDATE journal_batches SET done = ? WHERE id = ?"),
+        insertBatch: sql("INSERT INTO journal_batches (bot_id, next_offset, updates) VALUES (?, ?, ?)"),
+        listBatches: sql(
+            `SELECT b.id, b.next_offset, b.updates, d.done FROM journal_batches b
+             LEFT JOIN journal_done d ON d.batch_id = b.id WHERE b.bot_id = ? ORDER BY b.id`,
+        ),
+        setDone: sql("INSERT OR REPLACE INTO journal_done (batch_id, done) VALUES (?, ?)"),
         deleteBatch: sql("DELETE FROM journal_batches WHERE id = ?"),
+        deleteDone: sql("DELETE FROM journal_done WHERE batch_id = ?"),
         listReplays: sql("SELECT update_id, replays FROM journal_replays WHERE bot_id = ?"),
         countReplay: sql(
             `INSERT INTO journal_replays (bot_id, update_id, replays) VALUES (?, ?, 1)
