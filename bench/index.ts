@@ -12,7 +12,7 @@ import { type DeliveryResult, TELEGRAM_LIMITS, delivery, enqueueRate, replyLaten
 import { median } from "./stats.js";
 import { UPDATES, bareLoop, runnerThroughput } from "./throughput.js";
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const ROUND_TRIP_MS = 5;
 /** `BENCH_ONLY=throughput,journal,outbox,fairness,memory` (any subset) runs only those comparisons. */
 const only = new Set((process.env.BENCH_ONLY ?? "throughput,journal,outbox,fairness,memory").split(","));
@@ -145,18 +145,18 @@ async function compareFairness(): Promise<void> {
 }
 
 async function compareMemory(): Promise<void> {
-console.log("\nMemory: 1,000,000 distinct chats through the sink and sequentialize");
-const referenceHeap = await heapAfterChats("reference");
-const sluiceHeap = await heapAfterChats("sluice");
-for (const [name, heap] of [
-    ["@grammyjs/runner", referenceHeap],
-    ["sluice", sluiceHeap],
-] as const) {
+    console.log("\nMemory: 1,000,000 distinct chats through the sink and sequentialize");
+    const referenceHeap = await heapAfterChats("reference");
+    const sluiceHeap = await heapAfterChats("sluice");
+    for (const [name, heap] of [
+        ["@grammyjs/runner", referenceHeap],
+        ["sluice", sluiceHeap],
+    ] as const) {
+        console.log(
+            `  ${name.padEnd(17)} baseline ${mb(heap.baseline)}, peak +${mb(heap.peak - heap.baseline)}, after +${mb(heap.after - heap.baseline)}`,
+        );
+    }
     console.log(
-        `  ${name.padEnd(17)} baseline ${mb(heap.baseline)}, peak +${mb(heap.peak - heap.baseline)}, after +${mb(heap.after - heap.baseline)}`,
+        `  sluice's heap after the run is ${mb(sluiceHeap.after - sluiceHeap.baseline)} above its baseline (target: back to baseline)`,
     );
-}
-console.log(
-    `  sluice's heap after the run is ${mb(sluiceHeap.after - sluiceHeap.baseline)} above its baseline (target: back to baseline)`,
-);
 }
