@@ -68,7 +68,6 @@ export const MIGRATIONS: readonly string[] = [
     // append is one INSERT, and journal_offsets keeps the offset of batches already
     // deleted (the stored offset is the larger of the two). Done bits move to their
     // own small rows, so marking an update done no longer rewrites the whole batch.
-    // The few open batches need no index.
     `
     ALTER TABLE journal_batches ADD COLUMN next_offset INTEGER;  -- what getUpdates sends after this batch; NULL for a retried quarantined update
     CREATE TABLE journal_done (
@@ -77,6 +76,5 @@ export const MIGRATIONS: readonly string[] = [
     );
     INSERT INTO journal_done (batch_id, done) SELECT id, done FROM journal_batches;
     ALTER TABLE journal_batches DROP COLUMN done;
-    DROP INDEX journal_batches_by_bot;
     `,
 ];
