@@ -58,7 +58,7 @@ export class InvalidOptionError extends SluiceError {
 }
 
 /** Why a store could not be used. */
-export type StoreProblem = "STORE_CORRUPT" | "STORE_UNWRITABLE" | "STORE_LOCKED" | "STORE_TOO_NEW";
+export type StoreProblem = "STORE_CORRUPT" | "STORE_UNWRITABLE" | "STORE_FULL" | "STORE_LOCKED" | "STORE_TOO_NEW";
 
 /**
  * The SQLite store (journal, outbox) cannot be used: the message names the

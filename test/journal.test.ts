@@ -5,13 +5,14 @@ import { afterEach, describe, it } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
 import Database from "better-sqlite3";
 import type { Update } from "grammy/types";
-import { Journal, StoreError, openStore, run } from "../src/index.js";
+import { Journal, StoreError, createLogger, openStore, run } from "../src/index.js";
 import { MIGRATIONS } from "../src/store/schema.js";
 import { type TestRig, startRig, until } from "./helpers/bots.js";
 import { spawnScript } from "./helpers/child.js";
 import { tempDir } from "./helpers/temp-dir.js";
 
 const dir = tempDir("journal");
+const quiet = createLogger({ level: "silent" });
 let rig: TestRig | undefined;
 afterEach(async () => {
     await rig?.close();
@@ -187,6 +188,60 @@ describe("journal", () => {
         await handle.stop();
         assert.deepEqual(again, [7]);
         assert.throws(() => handle.start(), { code: "JOURNAL_CLOSED" });
+    });
+
+    it("stops polling with STORE_FULL naming the file when the store fills up, and loses nothing", async () => {
+        rig = await startRig();
+        const path = join(dir, "full.db");
+        const handled = new Set<number>();
+        const bot = rig.bot();
+        bot.on("message", (ctx) => void handled.add(ctx.update.update_id));
+        let store = openStore(path);
+        const handle = run(bot, { store, signals: false, logger: quiet });
+        for (let i = 0; i < 20; i++) rig.sim.pushMessage(rig.token, { chatId: 1 + (i % 4), text: "small" });
+        await until(() => handled.size === 20);
+        // Real SQLite, made full: the file may not grow by another page.
+        store.db.pragma(`max_page_count = ${store.db.pragma("page_count", { simple: true })}`);
+        for (let i = 0; i < 200; i++) rig.sim.pushMessage(rig.token, { chatId: 1 + (i % 4), text: "y".repeat(3_000) });
+        await assert.rejects(
+            handle.task()!,
+            (error: unknown) =>
+                error instanceof StoreError && error.code === "STORE_FULL" && error.path === path && /Free space/.test(error.message),
+        );
+        await handle.stop();
+        const journal = Journal.open<Update>(store, Number(rig.token.split(":")[0]));
+        assert.ok(rig.sim.confirmedOffset(rig.token) <= journal.offset, "nothing was confirmed that the journal does not hold");
+        journal.close();
+        store.close();
+
+        store = openStore(path); // space again: a new connection has no page limit
+        const next = rig.bot();
+        next.on("message", (ctx) => void handled.add(ctx.update.update_id));
+        const again = run(next, { store, signals: false, logger: quiet });
+        await until(() => handled.size === 220, 10_000, "every update, those fetched while the store was full included");
+        await again.stop();
+        store.close();
+    });
+
+    it("keeps done marks the store refuses and writes them once it takes them again", async () => {
+        const store = openStore(join(dir, "refused-marks.db"));
+        const lines: string[] = [];
+        const logger = createLogger({ level: "info", destination: { write: (line: string) => void lines.push(line) } });
+        const journal = Journal.open<Update>(store, 42, { groupCommitMs: 0, logger });
+        journal.append([message(1, 1), message(2, 2)], 3);
+        // A real SQLite error on every write a group commit makes.
+        store.db.exec(`
+            CREATE TRIGGER refuse_done BEFORE INSERT ON journal_done BEGIN SELECT RAISE(ABORT, 'refused'); END;
+            CREATE TRIGGER refuse_delete BEFORE DELETE ON journal_batches BEGIN SELECT RAISE(ABORT, 'refused'); END;`);
+        journal.markDone(1); // the write fails inside: no throw, no crash
+        journal.markDone(2);
+        assert.equal(journal.unfinishedCount(), 2, "nothing was written");
+        assert.equal(lines.filter((line) => line.includes("could not be written")).length, 1, "logged once");
+        store.db.exec("DROP TRIGGER refuse_done; DROP TRIGGER refuse_delete;");
+        await until(() => journal.unfinishedCount() === 0, 3_000, "the retry a second later");
+        assert.ok(lines.some((line) => line.includes("written again")));
+        journal.close();
+        store.close();
     });
 
     it("lists a quarantined update and hands it to the bot again on retry", async () => {

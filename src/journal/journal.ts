@@ -61,6 +61,8 @@ const DEFAULT_MAX_ATTEMPTS = 3;
 const DEFAULT_GROUP_COMMIT_MS = 5;
 /** Done marks are written at the latest when this many are waiting. */
 const GROUP_COMMIT_SIZE = 512;
+/** How long to wait before writing done marks again after the store refused them. */
+const FLUSH_RETRY_MS = 1_000;
 
 /** A journaled batch that still has unfinished updates, mirrored in memory. */
 interface OpenBatch {
@@ -95,6 +97,8 @@ export class Journal<Y extends { update_id: number }> {
     private dirty = new Set<OpenBatch>();
     private doneMarks: number[] = [];
     private flushTimer: NodeJS.Timeout | undefined;
+    /** The last group commit failed; the next one is a retry on a timer. */
+    private flushFailing = false;
     private closed = false;
 
     private constructor(
@@ -203,26 +207,47 @@ export class Journal<Y extends { update_id: number }> {
     markDone(updateId: number): void {
         if (this.closed || !this.settle(updateId)) return;
         this.doneMarks.push(updateId);
+        if (this.flushFailing) return; // the retry timer is set
         if (this.doneMarks.length >= GROUP_COMMIT_SIZE || this.groupCommitMs === 0) this.flush();
-        else if (this.flushTimer === undefined) {
-            this.flushTimer = setTimeout(() => this.flush(), this.groupCommitMs);
-            this.flushTimer.unref();
-        }
+        else if (this.flushTimer === undefined) this.scheduleFlush(this.groupCommitMs);
     }
 
-    /** Writes the waiting done marks now. */
+    private scheduleFlush(delayMs: number): void {
+        this.flushTimer = setTimeout(() => this.flush(), delayMs);
+        this.flushTimer.unref();
+    }
+
+    /**
+     * Writes the waiting done marks now. If the store cannot be written, the
+     * marks are kept and tried again a second later (logged once, not thrown:
+     * until they are written, those updates count as unfinished and would run
+     * again after a restart, which is the journal's promise anyway).
+     */
     flush(): void {
         clearTimeout(this.flushTimer);
         this.flushTimer = undefined;
         if (this.doneMarks.length === 0 || !this.store.isOpen) return;
         const marks = this.doneMarks;
         this.doneMarks = [];
-        this.store.transaction(() => {
-            this.writeDirty();
-            for (const updateId of marks) {
-                if (this.replayed.delete(updateId)) this.sql.dropReplays.run(this.botId, updateId);
+        try {
+            this.store.transaction(() => {
+                this.writeDirty();
+                for (const updateId of marks) {
+                    if (this.replayed.has(updateId)) this.sql.dropReplays.run(this.botId, updateId);
+                }
+            });
+        } catch (error) {
+            this.doneMarks = marks.concat(this.doneMarks);
+            if (!this.flushFailing) {
+                this.log.error({ err: error, waiting: this.doneMarks.length }, "done marks could not be written; retrying every second");
             }
-        });
+            this.flushFailing = true;
+            if (!this.closed) this.scheduleFlush(FLUSH_RETRY_MS);
+            return;
+        }
+        for (const updateId of marks) this.replayed.delete(updateId);
+        if (this.flushFailing) this.log.info({ written: marks.length }, "done marks written again");
+        this.flushFailing = false;
         this.options.onFlush?.(marks);
     }
 
@@ -266,11 +291,16 @@ export class Journal<Y extends { update_id: number }> {
         return this.sql.dropQuarantined.run(this.botId, updateId).changes > 0;
     }
 
-    /** Writes waiting done marks and gives up the store's lock for this bot (idempotent). */
+    /**
+     * Writes waiting done marks and gives up the store's lock for this bot
+     * (idempotent). Marks the store refuses are logged and dropped: those
+     * updates run again after a restart.
+     */
     close(): void {
         if (this.closed) return;
-        this.flush();
         this.closed = true;
+        this.flush();
+        clearTimeout(this.flushTimer);
         this.lock.release();
     }
 

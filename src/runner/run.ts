@@ -166,15 +166,17 @@ export function run<Y extends { update_id: number }, R>(bot: BotAdapter<Y, R>, o
 
     /**
      * Moves Telegram's offset past what needs no second delivery. With a
-     * journal that is everything fetched (the unfinished rest is on disk).
-     * Without, updates still unfinished after the stop timeout stay
-     * unconfirmed where that is still possible (those of the newest batch).
+     * journal that is everything it holds (the unfinished rest is on disk;
+     * a batch it failed to write stays unconfirmed). Without, updates still
+     * unfinished after the stop timeout stay unconfirmed where that is still
+     * possible (those of the newest batch).
      */
     async function confirmHandled(): Promise<void> {
         let offset = fetchUpdates.offset;
-        if (journal === undefined) for (const update of sink.snapshot()) offset = Math.min(offset, update.update_id);
-        if (offset === 0) return;
         try {
+            if (journal !== undefined) offset = Math.min(offset, journal.offset);
+            else for (const update of sink.snapshot()) offset = Math.min(offset, update.update_id);
+            if (offset === 0) return;
             await fetchUpdates.confirm(offset);
             log.info({ offset }, "confirmed handled updates to Telegram");
         } catch (error) {

@@ -54,21 +54,30 @@ export class OwnerLock {
         return lock;
     }
 
-    /** Gives the lock up (idempotent). */
+    /**
+     * Gives the lock up (idempotent). If the store cannot be written, the row
+     * stays; it names this process, so the next opener sees it is gone and
+     * takes the lock over.
+     */
     release(): void {
         clearInterval(this.timer);
         this.timer = undefined;
-        if (!this.store.isOpen) return;
-        this.store.db
-            .prepare("DELETE FROM owners WHERE bot_id = ? AND role = ? AND pid = ?")
-            .run(this.botId, this.role, process.pid);
+        this.write("DELETE FROM owners WHERE bot_id = ? AND role = ? AND pid = ?", this.botId, this.role, process.pid);
     }
 
+    /** A missed heartbeat (store busy or unwritable) is made up by the next one; only 30 s of misses let another host in. */
     private heartbeat(): void {
+        const sql = "UPDATE owners SET heartbeat_at = ? WHERE bot_id = ? AND role = ? AND pid = ?";
+        this.write(sql, Date.now(), this.botId, this.role, process.pid);
+    }
+
+    private write(sql: string, ...values: unknown[]): void {
         if (!this.store.isOpen) return;
-        this.store.db
-            .prepare("UPDATE owners SET heartbeat_at = ? WHERE bot_id = ? AND role = ? AND pid = ?")
-            .run(Date.now(), this.botId, this.role, process.pid);
+        try {
+            this.store.db.prepare(sql).run(...values);
+        } catch {
+            // See release() and heartbeat(): neither may take the process down.
+        }
     }
 }
 

@@ -30,12 +30,16 @@ export class Store {
     /**
      * Runs `work` in one IMMEDIATE transaction. `durable` syncs the commit to
      * disk (survives power loss); otherwise it survives a crash or `kill -9`
-     * of the process, which is what WAL mode's NORMAL sync guarantees.
+     * of the process, which is what WAL mode's NORMAL sync guarantees. When
+     * the file cannot be written (disk full, I/O error, damaged), the
+     * transaction is rolled back and a `StoreError` naming the file is thrown.
      */
     transaction<T>(work: () => T, options: { durable?: boolean } = {}): T {
         if (options.durable) this.db.pragma("synchronous = FULL");
         try {
             return this.inTransaction.immediate(work) as T;
+        } catch (error) {
+            throw asStoreError(error, this.path);
         } finally {
             if (options.durable) this.db.pragma("synchronous = NORMAL");
         }
@@ -101,6 +105,25 @@ function asStoreError(error: unknown, path: string): unknown {
             path,
             `The store ${path} is not a valid SQLite database (or is damaged). ` +
                 "Move it aside and start with a new file; sluice does not overwrite it.",
+            { cause: error },
+        );
+    }
+    if (code === "SQLITE_FULL") {
+        return new StoreError(
+            "STORE_FULL",
+            path,
+            `The store ${path} could not be written: the disk is full (or the file reached a size limit). ` +
+                "Free space and start again; updates that could not be written were not confirmed to Telegram, " +
+                "so they are fetched again.",
+            { cause: error },
+        );
+    }
+    if (typeof code === "string" && code.startsWith("SQLITE_IOERR")) {
+        return new StoreError(
+            "STORE_UNWRITABLE",
+            path,
+            `The store ${path} could not be written (${code}): the disk or file system reported an error. ` +
+                "Check the disk, then start again; what was written before is kept.",
             { cause: error },
         );
     }
