@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, it } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
@@ -111,6 +111,28 @@ describe("journal", () => {
         journal.close();
         assert.equal(Journal.open<Update>(store, 42).offset, 4);
         assert.equal(Journal.open<Update>(store, 43).offset, 0, "another bot's offset is its own");
+        store.close();
+    });
+
+    it("charges an attempt only for starts that happened: a fetched update still waiting at a crash is not blamed", async () => {
+        const path = join(dir, "starts.db");
+        const store = openStore(path);
+        // Each journal below is abandoned without close(), as a killed process leaves it.
+        const fetching = Journal.open<Update>(store, 42, { maxAttempts: 2 });
+        fetching.append([message(1, 7), message(2, 7)], 3);
+        await fetching.markStarted(1); // update 2 waits behind it in chat 7's lane: never started
+        assert.ok(existsSync(`${path}-starts-42`), "the start is written beside the store before the handler runs");
+
+        const firstReplay = Journal.open<Update>(store, 42, { maxAttempts: 2 });
+        assert.deepEqual(firstReplay.recover().rest.map((u) => u.update_id), [1, 2]);
+        firstReplay.markReplayStarted(1);
+        firstReplay.markReplayStarted(2); // both running when the process dies again
+
+        const secondReplay = Journal.open<Update>(store, 42, { maxAttempts: 2 });
+        const recovery = secondReplay.recover();
+        assert.deepEqual(secondReplay.quarantined().map((q) => [q.updateId, q.attempts]), [[1, 2]], "update 1 did start twice");
+        assert.deepEqual(recovery.suspects.map((u) => u.update_id), [2], "update 2 started once: replayed alone, not quarantined");
+        secondReplay.close();
         store.close();
     });
 

@@ -5,6 +5,7 @@ import { chatIdOfUpdate } from "../runner/constraint.js";
 import { OwnerLock } from "../store/owner-lock.js";
 import type { Store } from "../store/store.js";
 import { decodeBatch, encodeBatch } from "./batch-encoding.js";
+import { StartLog } from "./start-log.js";
 
 /** How the journal behaves. */
 export interface JournalOptions {
@@ -94,6 +95,12 @@ export class Journal<Y extends { update_id: number }> {
     private readonly batchOf = new Map<number, OpenBatch>();
     /** Updates with a replay count on disk, removed with their done mark. */
     private readonly replayed = new Set<number>();
+    /** Where starts outside a replay are recorded; none for an in-memory store. */
+    private readonly startLog: StartLog | undefined;
+    /** What the start log held from the previous run; `undefined`: there was none, so assume every update ran. */
+    private readonly previousStarts: ReadonlySet<number> | undefined;
+    /** Unfinished updates known to have started outside a replay: what the start log keeps when compacted. */
+    private readonly startedUnfinished = new Set<number>();
     private dirty = new Set<OpenBatch>();
     private doneMarks: number[] = [];
     private flushTimer: NodeJS.Timeout | undefined;
@@ -115,6 +122,12 @@ export class Journal<Y extends { update_id: number }> {
         this.log = componentLogger("journal", options.logger);
         this.sql = prepare(store);
         this.lock = OwnerLock.acquire(store, botId, "journal");
+        if (store.db.memory) return;
+        try {
+            ({ log: this.startLog, previous: this.previousStarts } = StartLog.open(`${store.path}-starts-${botId}`));
+        } catch (error) {
+            this.log.warn({ err: error }, "cannot keep a start log beside the store; a crash then charges every unfinished update an attempt");
+        }
     }
 
     /**
@@ -155,8 +168,10 @@ export class Journal<Y extends { update_id: number }> {
                     if (isDone(batch.done, index)) return;
                     const replayed = replays.get(update.update_id) ?? 0;
                     if (replayed > 0) this.replayed.add(update.update_id);
-                    // The run that fetched it started it once; each replay since was recorded.
-                    const attempts = replayed + 1;
+                    // Each replay start was recorded in the store; a start in the run that fetched it, in the start log.
+                    const ranWhenFetched = this.previousStarts?.has(update.update_id) ?? true;
+                    if (ranWhenFetched) this.startedUnfinished.add(update.update_id);
+                    const attempts = replayed + (ranWhenFetched ? 1 : 0);
                     if (attempts < this.maxAttempts) {
                         (replayed > 0 ? recovery.suspects : recovery.rest).push(update);
                         return;
@@ -173,6 +188,7 @@ export class Journal<Y extends { update_id: number }> {
             }
             this.writeDirty();
         });
+        this.startLog?.compact(this.startedUnfinished);
         // Batches are in update_id order already, except a retried quarantined update: sort to be sure.
         recovery.suspects.sort((a, b) => a.update_id - b.update_id);
         recovery.rest.sort((a, b) => a.update_id - b.update_id);
@@ -201,6 +217,15 @@ export class Journal<Y extends { update_id: number }> {
     markReplayStarted(updateId: number): void {
         this.sql.countReplay.run(this.botId, updateId);
         this.replayed.add(updateId);
+    }
+
+    /**
+     * Records that an update that is not a replay is starting, in the start
+     * log. Resolves once that is written; run the handler only then.
+     */
+    markStarted(updateId: number): Promise<void> | undefined {
+        this.startedUnfinished.add(updateId);
+        return this.startLog?.started(updateId);
     }
 
     /** Records that an update's handling ended; written with the next group commit. */
@@ -246,6 +271,7 @@ export class Journal<Y extends { update_id: number }> {
             return;
         }
         for (const updateId of marks) this.replayed.delete(updateId);
+        if (this.startLog?.wantsCompaction) this.startLog.compact(this.startedUnfinished);
         if (this.flushFailing) this.log.info({ written: marks.length }, "done marks written again");
         this.flushFailing = false;
         this.options.onFlush?.(marks);
@@ -301,6 +327,7 @@ export class Journal<Y extends { update_id: number }> {
         this.closed = true;
         this.flush();
         clearTimeout(this.flushTimer);
+        this.startLog?.close();
         this.lock.release();
     }
 
@@ -326,6 +353,7 @@ export class Journal<Y extends { update_id: number }> {
         const batch = this.batchOf.get(updateId);
         if (batch === undefined) return false;
         this.batchOf.delete(updateId);
+        this.startedUnfinished.delete(updateId);
         const index = batch.ids.indexOf(updateId);
         batch.done[index >> 3]! |= 1 << (index & 7);
         batch.remaining--;

@@ -49,9 +49,15 @@ export class Replay<Y extends { update_id: number }> {
         return this.rest.length > 0 ? this.rest.splice(0, batchSize) : undefined;
     }
 
-    /** Call as a handler starts: a replayed update's start is recorded before it runs again. */
-    started(updateId: number): void {
-        if (this.pending.delete(updateId)) this.journal.markReplayStarted(updateId);
+    /**
+     * Call as a handler starts, and await what it returns before running
+     * the handler: the start is recorded first (a replay's in the store, any
+     * other in the start log), so a crash inside the handler is counted.
+     */
+    started(updateId: number): Promise<void> | undefined {
+        if (!this.pending.delete(updateId)) return this.journal.markStarted(updateId);
+        this.journal.markReplayStarted(updateId);
+        return undefined;
     }
 
     /** Call as a handler ends (or times out): records it done; a suspect's mark is written at once. */

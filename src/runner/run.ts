@@ -125,7 +125,8 @@ export function run<Y extends { update_id: number }, R>(bot: BotAdapter<Y, R>, o
                 replay === undefined
                     ? handleUpdate
                     : async (update) => {
-                          replay.started(update.update_id);
+                          const recorded = replay.started(update.update_id);
+                          if (recorded !== undefined) await recorded;
                           try {
                               await handleUpdate(update);
                           } finally {
