@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
+import { after } from "node:test";
 
 /** A TypeScript script running in a child process, read line by line. */
 export interface Child {
@@ -22,5 +23,9 @@ export function spawnScript(script: string, env: Record<string, string>, onLine:
         for (const line of lines) if (line !== "") onLine(line);
     });
     const exit = once(child, "close") as Promise<[number | null, NodeJS.Signals | null]>;
+    // A test that fails before stopping its child must not leave it running (the test file would never end).
+    after(() => {
+        if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    });
     return { process: child, exit };
 }
