@@ -126,7 +126,10 @@ export class Journal<Y extends { update_id: number }> {
         try {
             ({ log: this.startLog, previous: this.previousStarts } = StartLog.open(`${store.path}-starts-${botId}`));
         } catch (error) {
-            this.log.warn({ err: error }, "cannot keep a start log beside the store; a crash then charges every unfinished update an attempt");
+            this.log.warn(
+                { err: error },
+                "cannot keep a start log beside the store; after a crash every unfinished update is charged an attempt",
+            );
         }
     }
 
