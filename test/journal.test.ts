@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, it } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
@@ -133,6 +133,29 @@ describe("journal", () => {
         assert.deepEqual(secondReplay.quarantined().map((q) => [q.updateId, q.attempts]), [[1, 2]], "update 1 did start twice");
         assert.deepEqual(recovery.suspects.map((u) => u.update_id), [2], "update 2 started once: replayed alone, not quarantined");
         secondReplay.close();
+        store.close();
+    });
+
+    it("goes on when the start log cannot be written, and then counts every unfinished update as started", async () => {
+        const path = join(dir, "no-start-log.db");
+        const store = openStore(path);
+        const lines: string[] = [];
+        const logger = createLogger({ level: "warn", destination: { write: (line: string) => void lines.push(line) } });
+        const fetching = Journal.open<Update>(store, 42, { maxAttempts: 2, logger });
+        fetching.append([message(1, 7), message(2, 7)], 3);
+        mkdirSync(`${path}-starts-42`); // the log's place is taken: it can be neither written nor read
+        await fetching.markStarted(1); // resolves all the same: handling goes on
+
+        const replay = Journal.open<Update>(store, 42, { maxAttempts: 2, logger });
+        assert.ok(lines.some((line) => line.includes("cannot keep a start log")));
+        assert.deepEqual(replay.recover().rest.map((u) => u.update_id), [1, 2]);
+        replay.markReplayStarted(1);
+        replay.markReplayStarted(2);
+
+        const last = Journal.open<Update>(store, 42, { maxAttempts: 2, logger });
+        last.recover();
+        assert.deepEqual(last.quarantined().map((q) => q.updateId), [1, 2], "without a log, the old rule: both count as started");
+        last.close();
         store.close();
     });
 

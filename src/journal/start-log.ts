@@ -82,9 +82,9 @@ export class StartLog {
 
     private writeWaiting(): void {
         this.written = undefined;
-        if (this.waiting.length === 0 || this.gaveUp) return;
         const ids = Float64Array.from(this.waiting);
         this.waiting = [];
+        if (ids.length === 0 || this.gaveUp) return;
         this.guard(() => {
             this.fd ??= openSync(this.path, "a");
             writeSync(this.fd, new Uint8Array(ids.buffer));
