@@ -122,7 +122,7 @@ export class Journal<Y extends { update_id: number }> {
         this.log = componentLogger("journal", options.logger);
         this.sql = prepare(store);
         this.lock = OwnerLock.acquire(store, botId, "journal");
-        if (store.db.memory) return;
+        if (store.inMemory) return;
         try {
             ({ log: this.startLog, previous: this.previousStarts } = StartLog.open(`${store.path}-starts-${botId}`));
         } catch (error) {

@@ -109,7 +109,7 @@ export class Outbox {
         if (!(this.keepSentMs >= 0)) throw new InvalidOptionError("keepSentMs", `expected milliseconds >= 0, got ${this.keepSentMs}`);
         this.clock = options.clock ?? Date.now;
         // In memory nothing is shared; on a file, a second dispatcher would send every message twice.
-        this.lock = store.path === ":memory:" ? undefined : OwnerLock.acquire(store, botId, "outbox");
+        this.lock = store.inMemory ? undefined : OwnerLock.acquire(store, botId, "outbox");
         this.queue = new OutboxQueue(store, botId);
         const raw = options.api.raw as Record<string, (payload: Record<string, unknown>) => Promise<unknown>>;
         const send: SendCall = (method, payload) => dispatching.run(true, () => raw[method]!(payload));

@@ -45,6 +45,11 @@ export class Store {
         }
     }
 
+    /** Whether the store lives in memory (`":memory:"`): private to this connection, with no file beside it. */
+    get inMemory(): boolean {
+        return this.db.memory;
+    }
+
     /** Whether the connection is open. */
     get isOpen(): boolean {
         return this.db.open;
