@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { afterEach, describe, it } from "node:test";
+import { type TestContext, afterEach, describe, it } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
 import { Journal, openStore } from "../src/index.js";
 import { type TestRig, startRig, until } from "./helpers/bots.js";
@@ -14,7 +14,7 @@ afterEach(async () => {
     rig = undefined;
 });
 
-/** What one run of the child bot did before it died or stopped. */
+/** What one life of the child bot did before it died or stopped. */
 interface RunRecord {
     ready: boolean;
     started: { id: number; chat: number }[];
@@ -22,11 +22,11 @@ interface RunRecord {
     flushed: Set<number>;
 }
 
-function startJournaledBot(store: string, workMs: number, replies = false): { child: Child; record: RunRecord } {
+function startJournaledBot(store: string, env: { WORK_MS: string; OUTBOX?: string; POISON?: string }): { child: Child; record: RunRecord } {
     const record: RunRecord = { ready: false, started: [], ended: new Set(), flushed: new Set() };
     const child = spawnScript(
         "test/helpers/journaled-bot.ts",
-        { API_ROOT: rig!.sim.apiRoot, BOT_TOKEN: rig!.token, STORE: store, WORK_MS: String(workMs), ...(replies ? { OUTBOX: "1" } : {}) },
+        { API_ROOT: rig!.sim.apiRoot, BOT_TOKEN: rig!.token, STORE: store, ...env },
         (line) => {
             const [kind, a, b] = line.split(" ");
             if (kind === "r") record.ready = true;
@@ -50,111 +50,195 @@ function openJournal(store: string) {
     };
 }
 
-describe("journal under real crashes", () => {
-    it("loses nothing over 20+ SIGKILLs across 10,000 updates in 200 chats, repeats only unfinished ones, keeps per-chat order", async () => {
-        rig = await startRig();
-        const store = join(dir, "kills.db");
-        const TOTAL = 10_000;
-        const PHASES = 20;
-        const runs: RunRecord[] = [];
-        let pushed = 0;
-        let seed = 12345;
-        const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-        for (let phase = 0; phase < PHASES; phase++) {
-            const { child, record } = startJournaledBot(store, 30);
-            runs.push(record);
-            const batch = TOTAL / PHASES;
-            for (let i = 0; i < batch; i++, pushed++) rig.sim.pushMessage(rig.token, { chatId: 1 + (pushed % 200), text: "x" });
-            await until(() => record.started.length > 0, 15_000, "the child to start handling");
-            await delay(50 + random() * 300);
-            child.process.kill("SIGKILL");
-            const [, signal] = await child.exit;
-            assert.equal(signal, "SIGKILL");
+/** A seeded generator, so a failing run can be repeated. */
+function seeded(seed: number): () => number {
+    return () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+}
+
+/** Updates handled (ended) in any life. */
+const everHandled = (runs: RunRecord[]) => new Set(runs.flatMap((r) => [...r.ended]));
+
+/**
+ * What the journal promises of lives that were killed: a done mark on disk is final (never started
+ * again), every repeat was unfinished at a kill, and within a life each chat's updates start in order.
+ */
+function assertLivesKeptPromises(runs: RunRecord[]): { repeated: number } {
+    let repeated = 0;
+    const startedBefore = new Set<number>();
+    runs.forEach((run, index) => {
+        for (const { id } of run.started) {
+            if (startedBefore.has(id)) repeated++;
+            for (const earlier of runs.slice(0, index)) {
+                assert.ok(!earlier.flushed.has(id), `update ${id} was recorded done in an earlier life but started again`);
+            }
         }
-        // A last run finishes everything and stops on SIGTERM.
-        const { child, record } = startJournaledBot(store, 30);
+        for (const { id } of run.started) startedBefore.add(id);
+        const last = new Map<number, number>();
+        for (const { id, chat } of run.started) {
+            assert.ok((last.get(chat) ?? 0) < id, `chat ${chat} went backwards at update ${id}`);
+            last.set(chat, id);
+        }
+    });
+    const atRisk = runs.slice(0, -1).reduce((sum, run) => sum + run.started.filter(({ id }) => !run.flushed.has(id)).length, 0);
+    assert.ok(repeated <= atRisk, `${repeated} repeats, but only ${atRisk} updates were running or waiting for a done mark at the kills`);
+    return { repeated };
+}
+
+/**
+ * Kills the bot from outside with SIGKILL `kills` times, at a random moment of each life
+ * (`killAfterMs` after its first handler started), while 10,000 updates arrive in 200 chats,
+ * then lets a last life finish everything.
+ */
+async function killLoop(t: TestContext, name: string, killAfterMs: [number, number], seed: number): Promise<void> {
+    rig = await startRig();
+    const store = join(dir, `${name}.db`);
+    const TOTAL = 10_000;
+    const KILLS = 21;
+    const random = seeded(seed);
+    const runs: RunRecord[] = [];
+    let pushed = 0;
+    for (let kill = 0; kill < KILLS; kill++) {
+        const { child, record } = startJournaledBot(store, { WORK_MS: "30-90" });
         runs.push(record);
-        const everStarted = () => new Set(runs.flatMap((r) => [...r.ended]));
-        await until(() => record.ready && everStarted().size === TOTAL, 60_000, "all updates to be handled");
-        child.process.kill("SIGTERM");
-        const [code] = await child.exit;
-        assert.equal(code, 0);
-
-        // Nothing lost.
-        const ended = everStarted();
-        for (let id = 1; id <= TOTAL; id++) assert.ok(ended.has(id), `update ${id} was never handled`);
-
-        // Only what was unfinished at a kill is handled again: a done mark on disk is final.
-        let repeated = 0;
-        const startedBefore = new Set<number>();
-        runs.forEach((run, index) => {
-            for (const { id } of run.started) {
-                if (startedBefore.has(id)) repeated++;
-                for (const earlier of runs.slice(0, index)) {
-                    assert.ok(!earlier.flushed.has(id), `update ${id} was recorded done in an earlier run but started again`);
+        // This life's share arrives as a stream over about a second, so every kill finds handlers running.
+        const share = Math.round(((kill + 1) * TOTAL) / KILLS) - pushed;
+        const arriving = (async () => {
+            for (let slice = 0; slice < 50; slice++, await delay(20)) {
+                for (let i = 0; i < share / 50 && pushed < TOTAL; i++, pushed++) {
+                    rig!.sim.pushMessage(rig!.token, { chatId: 1 + (pushed % 200), text: "x" });
                 }
             }
-            for (const { id } of run.started) startedBefore.add(id);
-        });
-        const atRisk = runs
-            .slice(0, -1)
-            .reduce((sum, run) => sum + run.started.filter(({ id }) => !run.flushed.has(id)).length, 0);
-        assert.ok(repeated <= atRisk, `${repeated} repeats, but only ${atRisk} updates were unfinished at the kills`);
+        })();
+        await until(() => record.started.length > 0, 15_000, "the child to start handling");
+        await delay(killAfterMs[0] + random() * (killAfterMs[1] - killAfterMs[0]));
+        child.process.kill("SIGKILL");
+        const [, signal] = await child.exit;
+        assert.equal(signal, "SIGKILL");
+        await arriving;
+    }
+    for (; pushed < TOTAL; pushed++) rig.sim.pushMessage(rig.token, { chatId: 1 + (pushed % 200), text: "x" });
+    const { child, record } = startJournaledBot(store, { WORK_MS: "30-90" });
+    runs.push(record);
+    await until(() => record.ready && everHandled(runs).size === TOTAL, 90_000, "all updates to be handled");
+    child.process.kill("SIGTERM");
+    assert.equal((await child.exit)[0], 0);
 
-        // Within every run, each chat's updates start in increasing order (replays first, then new ones).
-        for (const run of runs) {
-            const last = new Map<number, number>();
-            for (const { id, chat } of run.started) {
-                assert.ok((last.get(chat) ?? 0) < id, `chat ${chat} went backwards at update ${id}`);
-                last.set(chat, id);
-            }
+    const handled = everHandled(runs);
+    const lost = Array.from({ length: TOTAL }, (_, i) => i + 1).filter((id) => !handled.has(id));
+    const { journal, close } = openJournal(store);
+    const quarantined = journal.quarantined().map((q) => q.updateId);
+    const unfinished = journal.unfinishedCount();
+    close();
+    const { repeated } = assertLivesKeptPromises(runs);
+    const runningAtKills = runs.slice(0, -1).map((run) => run.started.filter(({ id }) => !run.ended.has(id)).length);
+    t.diagnostic(
+        `${name}: ${KILLS} kills, ${lost.length} lost, ${quarantined.length} quarantined, ${repeated} handled twice, ${runs.length} lives; ` +
+            `handlers running at each kill: ${runningAtKills.join(" ")}`,
+    );
+    assert.ok(runningAtKills.filter((n) => n > 0).length >= KILLS - 2, "the kills landed on a busy bot");
+    assert.deepEqual(lost, [], "no update lost");
+    assert.deepEqual(quarantined, [], "no innocent update quarantined");
+    assert.equal(unfinished, 0);
+}
+
+/** Runs a bot with one poison update among 60 (in 6 chats) until a life stays up; returns the lives and what the journal holds. */
+async function poisonLoop(store: string, env: { WORK_MS: string; POISON: string }, killOutside?: () => number | undefined) {
+    for (let i = 1; i <= 60; i++) rig!.sim.pushMessage(rig!.token, { chatId: 1 + (i % 6), text: i === 20 ? "poison" : "ok" });
+    const runs: RunRecord[] = [];
+    const deaths: ("poison" | "outside")[] = [];
+    for (let life = 0; life < 40; life++) {
+        const { child, record } = startJournaledBot(store, env);
+        runs.push(record);
+        const killAt = killOutside?.();
+        const ending = await Promise.race([
+            child.exit.then(() => "died" as const),
+            delay(3_500).then(() => "stayed" as const),
+            ...(killAt === undefined ? [] : [until(() => record.started.length > 0, 15_000).then(() => delay(killAt)).then(() => "kill" as const)]),
+        ]);
+        if (ending === "kill" && child.process.exitCode === null && child.process.signalCode === null) {
+            child.process.kill("SIGKILL");
+            await child.exit;
+            deaths.push("outside");
+            continue;
         }
+        if (ending === "stayed") {
+            child.process.kill("SIGTERM");
+            await child.exit;
+            break;
+        }
+        await child.exit;
+        deaths.push("poison");
+    }
+    const { journal, close } = openJournal(store);
+    const quarantined = journal.quarantined();
+    close();
+    const handled = everHandled(runs);
+    for (let id = 1; id <= 60; id++) if (id !== 20) assert.ok(handled.has(id), `update ${id} handled`);
+    assertLivesKeptPromises(runs);
+    return { runs, deaths, quarantined };
+}
 
-        const { journal, close } = openJournal(store);
-        assert.equal(journal.unfinishedCount(), 0);
-        close();
+const describePoison = {
+    exit: "calls process.exit(3)",
+    throw: "throws from a timer (an uncaught exception)",
+    reject: "leaves a rejected promise unhandled",
+    kill: "sends SIGKILL to its own process",
+};
+
+const starts = (runs: RunRecord[], id: number) => runs.flatMap((r) => r.started).filter((s) => s.id === id).length;
+
+describe("journal under a crash loop", () => {
+    it("quarantines nothing and loses nothing over 21 SIGKILLs late in each life (10,000 updates, 200 chats)", async (t) => {
+        await killLoop(t, "late-kills", [250, 850], 12345);
     });
 
-    it("quarantines an update that kills the process every time, and handles everything else", async () => {
-        rig = await startRig();
-        const store = join(dir, "poison.db");
-        for (let i = 1; i <= 60; i++) rig.sim.pushMessage(rig.token, { chatId: 1 + (i % 6), text: i === 20 ? "poison" : "ok" });
-        const runs: RunRecord[] = [];
-        for (let attempt = 0; attempt < 6; attempt++) {
-            const { child, record } = startJournaledBot(store, 5);
-            runs.push(record);
-            const stayed = await Promise.race([child.exit.then(() => false), delay(2_000).then(() => true)]);
-            if (stayed) {
-                child.process.kill("SIGTERM");
-                await child.exit;
-                break;
-            }
-        }
-        const poisonStarts = runs.flatMap((r) => r.started).filter(({ id }) => id === 20).length;
-        assert.equal(poisonStarts, 3, "started exactly maxAttempts (3) times");
-        assert.equal(runs.length, 4, "three crashes, then a run that stays up");
-        const ended = new Set(runs.flatMap((r) => [...r.ended]));
-        for (let id = 1; id <= 60; id++) if (id !== 20) assert.ok(ended.has(id), `update ${id} handled`);
+    it("quarantines nothing and loses nothing over 21 SIGKILLs early in each life, during recovery", async (t) => {
+        await killLoop(t, "early-kills", [0, 250], 4242);
+    });
 
-        const { journal, close } = openJournal(store);
-        try {
-            const quarantined = journal.quarantined();
-            assert.deepEqual(quarantined.map((q) => [q.updateId, q.attempts]), [[20, 3]], JSON.stringify(runs.map((r) => r.started.map((s) => s.id))));
-            assert.equal(quarantined[0]!.updateId, 20);
-            assert.equal(quarantined[0]!.attempts, 3);
-            assert.equal(quarantined[0]!.chatId, 1 + (20 % 6));
-            assert.equal(journal.dropQuarantined(20), true);
-            assert.equal(journal.quarantined().length, 0);
-        } finally {
-            close();
-        }
+    for (const [poison, judgement, maxDeaths] of [
+        ["exit", "observed-exit", 3],
+        ["throw", "observed-exit", 3],
+        ["reject", "observed-exit", 3],
+        ["kill", "repeated-hard-deaths", 8],
+    ] as const) {
+        it(`quarantines an update whose handler ${describePoison[poison]}, and handles everything else`, async (t) => {
+            rig = await startRig();
+            const { runs, deaths, quarantined } = await poisonLoop(join(dir, `poison-${poison}.db`), { WORK_MS: "5", POISON: poison });
+            t.diagnostic(`${poison}: quarantined after ${deaths.length} deaths (${runs.length} lives), poison started ${starts(runs, 20)} times`);
+            assert.deepEqual(
+                quarantined.map((q) => [q.updateId, q.judgement, q.chatId]),
+                [[20, judgement, 1 + (20 % 6)]],
+            );
+            if (poison === "exit") assert.equal(quarantined[0]!.lastExit, "process exit with code 3");
+            if (poison === "throw") assert.match(quarantined[0]!.lastExit!, /^uncaught exception: Error: poison thrown from a timer/);
+            if (poison === "reject") assert.match(quarantined[0]!.lastExit!, /^unhandled rejection: Error: poison left unhandled/);
+            if (judgement === "observed-exit") assert.equal(deaths.length, 3, "exactly maxAttempts (3) deaths");
+            else assert.ok(deaths.length <= maxDeaths, `${deaths.length} deaths, at most maxAttempts + ${maxDeaths - 3}`);
+        });
+    }
+
+    it("catches a hard-killing poison update amid kills from outside, and quarantines nothing else", async (t) => {
+        rig = await startRig();
+        const random = seeded(777);
+        let outside = 0;
+        const { runs, deaths, quarantined } = await poisonLoop(join(dir, "poison-mixed.db"), { WORK_MS: "30-90", POISON: "kill" }, () =>
+            // Every other life is also killed from outside, at a random moment, 12 times in all.
+            outside < 12 && random() < 0.6 ? (outside++, random() * 800) : undefined,
+        );
+        const external = deaths.filter((d) => d === "outside").length;
+        t.diagnostic(`mixed: ${external} kills from outside, ${deaths.length - external} by the poison, ${runs.length} lives`);
+        assert.deepEqual(
+            quarantined.map((q) => [q.updateId, q.judgement]),
+            [[20, "repeated-hard-deaths"]],
+        );
     });
 
     it("drains on SIGTERM during a burst and leaves nothing unfinished", async () => {
         rig = await startRig();
         const store = join(dir, "sigterm.db");
         for (let i = 0; i < 2_000; i++) rig.sim.pushMessage(rig.token, { chatId: 1 + (i % 100), text: "x" });
-        const { child, record } = startJournaledBot(store, 20);
+        const { child, record } = startJournaledBot(store, { WORK_MS: "20" });
         await until(() => record.started.length > 50, 15_000, "the burst to be under way");
         child.process.kill("SIGTERM");
         const [code] = await child.exit;
@@ -212,13 +296,13 @@ describe("outbox under real crashes", () => {
         for (let i = 0; i < TOTAL; i++) rig.sim.pushMessage(rig.token, { chatId: 1 + (i % 60), text: "x" });
         const kills = 4;
         for (let kill = 0; kill < kills; kill++) {
-            const { child, record } = startJournaledBot(store, 20, true);
+            const { child, record } = startJournaledBot(store, { WORK_MS: "20", OUTBOX: "1" });
             await until(() => record.started.length > 0, 15_000, "the child to start handling");
             await delay(100 + kill * 40);
             child.process.kill("SIGKILL");
             await child.exit;
         }
-        const { child, record } = startJournaledBot(store, 20, true);
+        const { child, record } = startJournaledBot(store, { WORK_MS: "20", OUTBOX: "1" });
         const replied = () => new Set(rig!.sim.sent(rig!.token).map((call) => String(call.payload.text)));
         await until(() => record.ready && replied().size === TOTAL, 60_000, "a reply to every update");
         child.process.kill("SIGTERM");

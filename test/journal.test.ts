@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, it } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
@@ -65,12 +65,13 @@ describe("journal", () => {
             { update_id: 8, callback_query: { id: "123456789012345678", chat_instance: "-5", data: "", from: { id: 1 } } },
         ] as unknown as Update[];
         const journal = Journal.open<Update>(store, 42);
+        journal.recover();
         journal.append(updates, 9);
         journal.close();
         const stored = store.db.prepare("SELECT updates FROM journal_batches").pluck().get();
         assert.ok(Buffer.isBuffer(stored), "the batch is stored as MessagePack, not JSON text");
         assert.ok(stored.length < JSON.stringify(updates).length);
-        assert.deepEqual(Journal.open<Update>(store, 42).recover().rest, updates);
+        assert.deepEqual(Journal.open<Update>(store, 42).recover().updates, updates);
         store.close();
     });
 
@@ -89,7 +90,7 @@ describe("journal", () => {
         assert.equal(store.db.pragma("user_version", { simple: true }), MIGRATIONS.length);
         const journal = Journal.open<Update>(store, 42, { groupCommitMs: 0 });
         assert.equal(journal.offset, 8);
-        assert.deepEqual(journal.recover().rest, [batch[0], batch[2]], "update 6 was done before the upgrade");
+        assert.deepEqual(journal.recover().updates, [batch[0], batch[2]], "update 6 was done before the upgrade");
         journal.markDone(5);
         journal.markDone(7);
         assert.equal(journal.unfinishedCount(), 0);
@@ -101,6 +102,7 @@ describe("journal", () => {
     it("keeps the offset of finished batches once their rows are gone", () => {
         const store = openStore(join(dir, "offset.db"));
         const journal = Journal.open<Update>(store, 42, { groupCommitMs: 0 });
+        journal.recover();
         journal.append([message(1, 1), message(2, 1)], 3);
         journal.append([message(3, 2)], 4);
         assert.equal(journal.offset, 4);
@@ -114,63 +116,110 @@ describe("journal", () => {
         store.close();
     });
 
-    it("charges an attempt only for starts that happened: a fetched update still waiting at a crash is not blamed", async () => {
-        const path = join(dir, "starts.db");
+    it("blames no one for a death in a crowd; an update running at two deaths becomes a suspect, one that waited does not", async () => {
+        const path = join(dir, "crowd.db");
         const store = openStore(path);
         // Each journal below is abandoned without close(), as a killed process leaves it.
-        const fetching = Journal.open<Update>(store, 42, { maxAttempts: 2 });
-        fetching.append([message(1, 7), message(2, 7)], 3);
-        await fetching.markStarted(1); // update 2 waits behind it in chat 7's lane: never started
-        assert.ok(existsSync(`${path}-starts-42`), "the start is written beside the store before the handler runs");
+        const first = Journal.open<Update>(store, 42, { maxAttempts: 2 });
+        first.recover();
+        first.append([message(1, 7), message(2, 7), message(3, 8)], 4);
+        await first.markStarted(1); // update 2 waits behind it in chat 7's lane: never started
+        await first.markStarted(3);
+        assert.ok(existsSync(`${path}-starts-42`), "starts are written beside the store before the handlers run");
 
-        const firstReplay = Journal.open<Update>(store, 42, { maxAttempts: 2 });
-        assert.deepEqual(firstReplay.recover().rest.map((u) => u.update_id), [1, 2]);
-        firstReplay.markReplayStarted(1);
-        firstReplay.markReplayStarted(2); // both running when the process dies again
+        const second = Journal.open<Update>(store, 42, { maxAttempts: 2 });
+        const afterOne = second.recover();
+        assert.deepEqual(afterOne.updates.map((u) => u.update_id), [1, 2, 3]);
+        assert.equal(afterOne.suspects.size, 0, "one death among others is no evidence");
+        await second.markStarted(1); // running again at the next death; 3 was not started this time
 
-        const secondReplay = Journal.open<Update>(store, 42, { maxAttempts: 2 });
-        const recovery = secondReplay.recover();
-        assert.deepEqual(secondReplay.quarantined().map((q) => [q.updateId, q.attempts]), [[1, 2]], "update 1 did start twice");
-        assert.deepEqual(recovery.suspects.map((u) => u.update_id), [2], "update 2 started once: replayed alone, not quarantined");
-        secondReplay.close();
+        const third = Journal.open<Update>(store, 42, { maxAttempts: 2 });
+        const afterTwo = third.recover();
+        assert.deepEqual([...afterTwo.suspects], [[1, 2]], "update 1 ran at both deaths: tried next");
+        assert.deepEqual(third.quarantined(), [], "running at deaths convicts no one by itself");
+        third.close();
+
+        const fourth = Journal.open<Update>(store, 42, { maxAttempts: 2 });
+        assert.equal(fourth.recover().suspects.size, 1, "a clean close is not a death: nothing changes");
+        fourth.close();
         store.close();
     });
 
-    it("goes on when the start log cannot be written, and then counts every unfinished update as started", async () => {
+    it("narrows a death in a trial to its members and convicts only an update that died alone maxAttempts times", () => {
+        const store = openStore(join(dir, "trials.db"));
+        const lives = () => {
+            const journal = Journal.open<Update>(store, 42, { maxAttempts: 2 });
+            return { journal, recovery: journal.recover() };
+        };
+        let { journal } = lives();
+        journal.append([message(1, 1), message(2, 2), message(3, 3)], 4);
+        void journal.markStarted(1);
+        void journal.markStarted(2);
+        void journal.markStarted(3);
+        journal.close(); // a clean stop that left them running: no evidence
+        let { journal: next, recovery } = lives();
+        assert.equal(recovery.suspects.size, 0);
+        // Two deaths with all three in a trial group, then the group that died is tried in smaller groups.
+        next.startTrial([1, 2, 3], "alone");
+        ({ journal: next, recovery } = lives());
+        next.startTrial([1, 2, 3], "alone");
+        ({ journal: next, recovery } = lives());
+        assert.deepEqual([...recovery.suspects.keys()], [1, 2, 3]);
+        next.startTrial([1], "alone");
+        next.markDone(1);
+        next.endTrial(); // update 1 finished its trial: cleared
+        next.startTrial([2], "crowded"); // others were still running: a death now is no strike
+        ({ journal: next, recovery } = lives());
+        assert.deepEqual([...recovery.suspects.keys()], [2, 3]);
+        next.startTrial([2], "alone");
+        ({ journal: next, recovery } = lives());
+        assert.deepEqual(next.quarantined(), [], "one lone death");
+        next.startTrial([2], "alone");
+        ({ journal: next, recovery } = lives());
+        const [convicted] = next.quarantined();
+        assert.deepEqual([convicted?.updateId, convicted?.attempts, convicted?.judgement], [2, 2, "repeated-hard-deaths"]);
+        assert.deepEqual(recovery.updates.map((u) => u.update_id), [3], "update 3 is still only a suspect");
+        next.close();
+        store.close();
+    });
+
+    it("goes on when the start log cannot be written, warns once, and then counts every unfinished update as running", async () => {
         const path = join(dir, "no-start-log.db");
         const store = openStore(path);
         const lines: string[] = [];
         const logger = createLogger({ level: "warn", destination: { write: (line: string) => void lines.push(line) } });
-        const fetching = Journal.open<Update>(store, 42, { maxAttempts: 2, logger });
+        const fetching = Journal.open<Update>(store, 42, { logger });
+        fetching.recover();
         fetching.append([message(1, 7), message(2, 7)], 3);
+        rmSync(`${path}-starts-42`);
         mkdirSync(`${path}-starts-42`); // the log's place is taken: it can be neither written nor read
         await fetching.markStarted(1); // resolves all the same: handling goes on
+        await fetching.markStarted(2);
+        assert.equal(lines.filter((line) => line.includes("cannot write the start log")).length, 1, "warned once");
 
-        const replay = Journal.open<Update>(store, 42, { maxAttempts: 2, logger });
-        assert.ok(lines.some((line) => line.includes("cannot keep a start log")));
-        assert.deepEqual(replay.recover().rest.map((u) => u.update_id), [1, 2]);
-        replay.markReplayStarted(1);
-        replay.markReplayStarted(2);
-
-        const last = Journal.open<Update>(store, 42, { maxAttempts: 2, logger });
-        last.recover();
-        assert.deepEqual(last.quarantined().map((q) => q.updateId), [1, 2], "without a log, the old rule: both count as started");
-        last.close();
+        for (let death = 1; death <= 2; death++) {
+            const replay = Journal.open<Update>(store, 42, { logger });
+            const { updates, suspects } = replay.recover();
+            assert.deepEqual(updates.map((u) => u.update_id), [1, 2]);
+            // Update 2 never started, but without a log no start can be ruled out: one too many, never one too few.
+            assert.deepEqual([...suspects.keys()], death === 2 ? [1, 2] : []);
+        }
         store.close();
     });
 
     it("keeps unfinished updates in order across reopenings and forgets finished ones", () => {
         const store = openStore(join(dir, "order.db"));
         const journal = Journal.open<Update>(store, 42, { groupCommitMs: 0 });
+        journal.recover();
         journal.append([message(3, 1), message(1, 1), message(2, 2)], 4);
         journal.markDone(2);
         journal.close();
         const reopened = Journal.open<Update>(store, 42);
         assert.equal(reopened.offset, 4);
-        const { suspects, rest } = reopened.recover();
-        assert.deepEqual(suspects, []);
+        const { suspects, updates } = reopened.recover();
+        assert.equal(suspects.size, 0);
         assert.deepEqual(
-            rest.map((u) => u.update_id),
+            updates.map((u) => u.update_id),
             [1, 3],
         );
         assert.equal(Journal.open<Update>(store, 43).offset, 0, "journals of different bots are separate");
@@ -273,6 +322,7 @@ describe("journal", () => {
         const lines: string[] = [];
         const logger = createLogger({ level: "info", destination: { write: (line: string) => void lines.push(line) } });
         const journal = Journal.open<Update>(store, 42, { groupCommitMs: 0, logger });
+        journal.recover();
         journal.append([message(1, 1), message(2, 2)], 3);
         // A real SQLite error on every write a group commit makes.
         store.db.exec(`
@@ -295,13 +345,17 @@ describe("journal", () => {
         const botId = rig.botInfo.id;
         const store = openStore(path);
         const journal = Journal.open<Update>(store, botId);
+        journal.recover();
         journal.append([message(1, 9)], 2);
-        for (let crash = 0; crash < 2; crash++) {
-            const { suspects, rest } = journal.recover();
-            for (const update of [...suspects, ...rest]) journal.markReplayStarted(update.update_id);
+        journal.startTrial([1], "alone"); // three deaths while it ran alone
+        for (let death = 0; death < 2; death++) {
+            const next = Journal.open<Update>(store, botId);
+            next.recover();
+            next.startTrial([1], "alone");
         }
-        assert.deepEqual(journal.recover(), { suspects: [], rest: [] }, "the third start quarantines it");
-        journal.close();
+        const last = Journal.open<Update>(store, botId);
+        assert.deepEqual(last.recover().updates, [], "the third death quarantines it");
+        last.close();
         store.close();
 
         const seen: number[] = [];

@@ -1,18 +1,22 @@
 import type { Statement } from "better-sqlite3";
-import { InvalidOptionError } from "../errors.js";
+import { InvalidOptionError, SluiceError } from "../errors.js";
 import { type Logger, componentLogger } from "../logger.js";
 import { chatIdOfUpdate } from "../runner/constraint.js";
 import { OwnerLock } from "../store/owner-lock.js";
 import type { Store } from "../store/store.js";
+import { Attempts, type Judgement, type TrialKind } from "./attempts.js";
 import { decodeBatch, encodeBatch } from "./batch-encoding.js";
-import { StartLog } from "./start-log.js";
+import { type ObservedExit, witnessExit } from "./exit-witness.js";
 
 /** How the journal behaves. */
 export interface JournalOptions {
     /**
-     * An update started this many times without its handler ever finishing
-     * (each time, the process died) is moved to the quarantine instead of
-     * being started again.
+     * An update whose handler ended the process this many times (an
+     * observed `process.exit`, uncaught exception or unhandled rejection),
+     * or that was running alone this many times when the process died
+     * without a trace (SIGKILL, out of memory), is moved to the quarantine
+     * instead of being started again. Deaths while other updates ran do not
+     * count: see docs/ARCHITECTURE.md, "Blame".
      * @default 3
      */
     maxAttempts?: number;
@@ -41,21 +45,30 @@ export interface JournalOptions {
 export interface QuarantinedUpdate<Y> {
     updateId: number;
     chatId: number | undefined;
-    /** How many times it was started without finishing. */
+    /** The evidence against it: observed exits its handler caused plus deaths while it ran alone. */
     attempts: number;
+    /**
+     * How it was judged: `"observed-exit"` (its handler ended the process
+     * through `process.exit`, an uncaught exception or an unhandled
+     * rejection) or `"repeated-hard-deaths"` (the process died without a
+     * trace each time it ran alone).
+     */
+    judgement: Judgement;
+    /** How the last exit it caused happened, e.g. `"uncaught exception: Error: boom"`. */
+    lastExit: string | undefined;
     quarantinedAt: Date;
     update: Y;
 }
 
 /**
- * What the previous run left unfinished, oldest first. `suspects` were being
- * replayed already when the process died again: one of them may be what
- * kills it, so they run one at a time, before the rest, and only the one
- * running at the next crash is blamed. `rest` runs normally.
+ * What the previous lives left unfinished, in `update_id` order, to be
+ * handled before polling resumes. `suspects` (update id to the number of
+ * deaths it was running at) are to be tried apart from the rest: see
+ * trials.ts.
  */
 export interface Recovery<Y> {
-    suspects: Y[];
-    rest: Y[];
+    updates: Y[];
+    suspects: ReadonlyMap<number, number>;
 }
 
 const DEFAULT_MAX_ATTEMPTS = 3;
@@ -93,14 +106,9 @@ export class Journal<Y extends { update_id: number }> {
     private readonly lock: OwnerLock;
     private readonly sql: ReturnType<typeof prepare>;
     private readonly batchOf = new Map<number, OpenBatch>();
-    /** Updates with a replay count on disk, removed with their done mark. */
-    private readonly replayed = new Set<number>();
-    /** Where starts outside a replay are recorded; none for an in-memory store. */
-    private readonly startLog: StartLog | undefined;
-    /** What the start log held from the previous run; `undefined`: there was none, so assume every update ran. */
-    private readonly previousStarts: ReadonlySet<number> | undefined;
-    /** Unfinished updates known to have started outside a replay: what the start log keeps when compacted. */
-    private readonly startedUnfinished = new Set<number>();
+    private readonly attempts: Attempts;
+    private recovered = false;
+    private unwitness: () => void = () => {};
     private dirty = new Set<OpenBatch>();
     private doneMarks: number[] = [];
     private flushTimer: NodeJS.Timeout | undefined;
@@ -121,21 +129,14 @@ export class Journal<Y extends { update_id: number }> {
         }
         this.log = componentLogger("journal", options.logger);
         this.sql = prepare(store);
+        this.attempts = new Attempts(store, botId, this.maxAttempts, this.log);
         this.lock = OwnerLock.acquire(store, botId, "journal");
-        if (store.inMemory) return;
-        try {
-            ({ log: this.startLog, previous: this.previousStarts } = StartLog.open(`${store.path}-starts-${botId}`));
-        } catch (error) {
-            this.log.warn(
-                { err: error },
-                "cannot keep a start log beside the store; after a crash every unfinished update is charged an attempt",
-            );
-        }
     }
 
     /**
      * Opens the journal of `botId`, taking the store's lock for that bot.
-     * Fails with `StoreError("STORE_LOCKED")` when another live process holds it.
+     * Fails with `StoreError("STORE_LOCKED")` when another live process holds
+     * it. Call `recover()` next, before anything is appended.
      */
     static open<Y extends { update_id: number }>(store: Store, botId: number, options: JournalOptions = {}): Journal<Y> {
         return new Journal<Y>(store, botId, options);
@@ -154,48 +155,50 @@ export class Journal<Y extends { update_id: number }> {
     }
 
     /**
-     * The updates left unfinished by the previous run, to be handled before
-     * polling resumes. Those already started `maxAttempts` times are moved to
-     * the quarantine (and logged) instead.
+     * Begins this life of the journal: accounts for how the previous one
+     * ended (see attempts.ts), moves the updates found guilty to the
+     * quarantine (logged once each), and returns the unfinished rest, to be
+     * handled before polling resumes. Call once, right after `open`.
      */
     recover(): Recovery<Y> {
-        const recovery: Recovery<Y> = { suspects: [], rest: [] };
-        const replays = new Map(
-            (this.sql.listReplays.all(this.botId) as { update_id: number; replays: number }[]).map((r) => [r.update_id, r.replays]),
-        );
+        if (this.recovered) throw new SluiceError("JOURNAL_RECOVERED", "This journal was recovered already; recover() runs once per open().");
+        this.recovered = true;
+        const updates: Y[] = [];
         const now = Date.now();
-        this.store.transaction(() => {
+        const { suspects } = this.store.transaction(() => {
+            const unfinished: Y[] = [];
             for (const row of this.batchRows()) {
                 const batch = this.track(row.id, row.nextOffset, row.updates, row.done);
-                row.updates.forEach((update, index) => {
-                    if (isDone(batch.done, index)) return;
-                    const replayed = replays.get(update.update_id) ?? 0;
-                    if (replayed > 0) this.replayed.add(update.update_id);
-                    // Each replay start was recorded in the store; a start in the run that fetched it, in the start log.
-                    const ranWhenFetched = this.previousStarts?.has(update.update_id) ?? true;
-                    if (ranWhenFetched) this.startedUnfinished.add(update.update_id);
-                    const attempts = replayed + (ranWhenFetched ? 1 : 0);
-                    if (attempts < this.maxAttempts) {
-                        (replayed > 0 ? recovery.suspects : recovery.rest).push(update);
-                        return;
-                    }
-                    const chatId = chatIdOfUpdate(update) ?? null;
-                    this.sql.quarantine.run(this.botId, update.update_id, JSON.stringify(update), chatId, attempts, now);
-                    this.settle(update.update_id);
-                    this.log.error(
-                        { updateId: update.update_id, chatId, attempts },
-                        "update quarantined: it was started this many times and the process never finished it; " +
-                            "inspect it with journal.quarantined(), then retry or drop it",
-                    );
-                });
+                row.updates.forEach((update, index) => void (isDone(batch.done, index) || unfinished.push(update)));
+            }
+            const accounting = this.attempts.account(unfinished.map((update) => update.update_id));
+            for (const update of unfinished) {
+                const verdict = accounting.convicted.get(update.update_id);
+                if (verdict === undefined) {
+                    updates.push(update);
+                    continue;
+                }
+                const chatId = chatIdOfUpdate(update) ?? null;
+                const { judgement, attempts, lastExit } = verdict;
+                this.sql.quarantine.run(this.botId, update.update_id, JSON.stringify(update), chatId, attempts, now, judgement, lastExit ?? null);
+                this.settle(update.update_id);
+                this.attempts.forget([update.update_id]);
+                this.log.error(
+                    { updateId: update.update_id, chatId, attempts, judgement, lastExit },
+                    judgement === "observed-exit"
+                        ? "update quarantined: its handler ended the process this many times; inspect it with journal.quarantined(), then retry or drop it"
+                        : "update quarantined: the process died without a trace this many times while it ran alone; " +
+                              "inspect it with journal.quarantined(), then retry or drop it",
+                );
             }
             this.writeDirty();
+            return accounting;
         });
-        this.startLog?.compact(this.startedUnfinished);
+        this.attempts.beginLife();
+        this.unwitness = witnessExit((exit) => this.recordExit(exit));
         // Batches are in update_id order already, except a retried quarantined update: sort to be sure.
-        recovery.suspects.sort((a, b) => a.update_id - b.update_id);
-        recovery.rest.sort((a, b) => a.update_id - b.update_id);
-        return recovery;
+        updates.sort((a, b) => a.update_id - b.update_id);
+        return { updates, suspects };
     }
 
     /**
@@ -203,6 +206,7 @@ export class Journal<Y extends { update_id: number }> {
      * transaction (one row). Call before the next `getUpdates`.
      */
     append(updates: readonly Y[], nextOffset: number): void {
+        this.assertRecovered();
         this.store.transaction(
             () => {
                 if (updates.length > 0) this.insertBatch(updates, nextOffset);
@@ -213,22 +217,38 @@ export class Journal<Y extends { update_id: number }> {
     }
 
     /**
-     * Records, before its handler runs again, that a replayed update is being
-     * started: if it brings the process down once more, the next start knows.
-     * Written at once (not group-committed) for exactly that reason.
-     */
-    markReplayStarted(updateId: number): void {
-        this.sql.countReplay.run(this.botId, updateId);
-        this.replayed.add(updateId);
-    }
-
-    /**
-     * Records that an update that is not a replay is starting, in the start
+     * Records that an update is starting (outside a trial), in the start
      * log. Resolves once that is written; run the handler only then.
      */
     markStarted(updateId: number): Promise<void> | undefined {
-        this.startedUnfinished.add(updateId);
-        return this.startLog?.started(updateId);
+        this.assertRecovered();
+        return this.attempts.started(updateId);
+    }
+
+    /**
+     * Starts a trial of `updateIds` (see trials.ts): writes the done marks
+     * waiting so far, then records in the store that these updates, and
+     * (`alone`) nothing else, are running.
+     */
+    startTrial(updateIds: readonly number[], kind: TrialKind): void {
+        this.flush();
+        try {
+            this.attempts.trialStarted(updateIds, kind);
+        } catch (error) {
+            // Unsure is never one start too few: they go to the start log like any other start.
+            this.log.warn({ err: error }, "could not record a trial in the store; its updates count as started among the others");
+            for (const updateId of updateIds) void this.attempts.started(updateId);
+        }
+    }
+
+    /** Ends the trial in progress: its members' done marks are written with it. */
+    endTrial(): void {
+        this.flush();
+        try {
+            this.attempts.trialEnded();
+        } catch (error) {
+            this.log.warn({ err: error }, "could not record the end of a trial; a death now would count against its members");
+        }
     }
 
     /** Records that an update's handling ended; written with the next group commit. */
@@ -260,9 +280,7 @@ export class Journal<Y extends { update_id: number }> {
         try {
             this.store.transaction(() => {
                 this.writeDirty();
-                for (const updateId of marks) {
-                    if (this.replayed.has(updateId)) this.sql.dropReplays.run(this.botId, updateId);
-                }
+                this.attempts.forget(marks);
             });
         } catch (error) {
             this.doneMarks = marks.concat(this.doneMarks);
@@ -273,8 +291,7 @@ export class Journal<Y extends { update_id: number }> {
             if (!this.closed) this.scheduleFlush(FLUSH_RETRY_MS);
             return;
         }
-        for (const updateId of marks) this.replayed.delete(updateId);
-        if (this.startLog?.wantsCompaction) this.startLog.compact(this.startedUnfinished);
+        this.attempts.compactIfDue();
         if (this.flushFailing) this.log.info({ written: marks.length }, "done marks written again");
         this.flushFailing = false;
         this.options.onFlush?.(marks);
@@ -288,11 +305,16 @@ export class Journal<Y extends { update_id: number }> {
             chat_id: number | null;
             attempts: number;
             quarantined_at: number;
+            judgement: Judgement | null;
+            last_exit: string | null;
         }[];
         return rows.map((row) => ({
             updateId: row.update_id,
             chatId: row.chat_id ?? undefined,
             attempts: row.attempts,
+            // Quarantined before schema 4: by starts without finishing, the nearest of today's judgements.
+            judgement: row.judgement ?? "repeated-hard-deaths",
+            lastExit: row.last_exit ?? undefined,
             quarantinedAt: new Date(row.quarantined_at),
             update: JSON.parse(row.payload) as Y,
         }));
@@ -308,7 +330,6 @@ export class Journal<Y extends { update_id: number }> {
             const row = this.sql.getQuarantined.get(this.botId, updateId) as { payload: string } | undefined;
             if (row === undefined) return undefined;
             this.sql.dropQuarantined.run(this.botId, updateId);
-            this.sql.dropReplays.run(this.botId, updateId);
             const update = JSON.parse(row.payload) as Y;
             this.insertBatch([update], undefined);
             return update;
@@ -321,17 +342,54 @@ export class Journal<Y extends { update_id: number }> {
     }
 
     /**
-     * Writes waiting done marks and gives up the store's lock for this bot
-     * (idempotent). Marks the store refuses are logged and dropped: those
-     * updates run again after a restart.
+     * Writes waiting done marks, ends this life as explained (updates still
+     * running are handled again on the next start, and blamed for nothing)
+     * and gives up the store's lock for this bot (idempotent). Marks the
+     * store refuses are logged and dropped: those updates run again after a
+     * restart.
      */
     close(): void {
         if (this.closed) return;
         this.closed = true;
+        this.unwitness();
         this.flush();
         clearTimeout(this.flushTimer);
-        this.startLog?.close();
+        if (this.recovered && this.store.isOpen) {
+            try {
+                this.attempts.close();
+            } catch (error) {
+                this.log.warn({ err: error }, "could not record a clean stop; the next start treats this one as a death");
+            }
+        }
         this.lock.release();
+    }
+
+    /**
+     * The process is exiting in a way Node reports (see exit-witness.ts):
+     * writes the done marks collected so far and, if the exit came from the
+     * handler of an update this journal holds, charges that update with it.
+     * Synchronous, as everything in an `exit` listener must be.
+     */
+    private recordExit(exit: ObservedExit): void {
+        if (this.closed || !this.store.isOpen) return;
+        clearTimeout(this.flushTimer);
+        const culprit = exit.culprit?.botId === this.botId && this.batchOf.has(exit.culprit.updateId) ? exit.culprit.updateId : undefined;
+        const marks = this.doneMarks;
+        this.doneMarks = [];
+        const attempts = this.store.transaction(() => {
+            this.writeDirty();
+            this.attempts.forget(marks);
+            return culprit === undefined ? undefined : this.attempts.chargeExit(culprit, exit.description);
+        });
+        if (culprit === undefined) return;
+        this.log.error(
+            { updateId: culprit, exit: exit.description, attempts, maxAttempts: this.maxAttempts },
+            "the handler of this update ended the process; it is handled again on the next start and quarantined after maxAttempts such exits",
+        );
+    }
+
+    private assertRecovered(): void {
+        if (!this.recovered) throw new SluiceError("JOURNAL_NOT_RECOVERED", "Call journal.recover() once after Journal.open(), before using the journal.");
     }
 
     private insertBatch(updates: readonly Y[], nextOffset: number | undefined): void {
@@ -356,7 +414,7 @@ export class Journal<Y extends { update_id: number }> {
         const batch = this.batchOf.get(updateId);
         if (batch === undefined) return false;
         this.batchOf.delete(updateId);
-        this.startedUnfinished.delete(updateId);
+        this.attempts.ended(updateId);
         const index = batch.ids.indexOf(updateId);
         batch.done[index >> 3]! |= 1 << (index & 7);
         batch.remaining--;
@@ -430,18 +488,14 @@ function prepare(store: Store) {
         setDone: sql("INSERT OR REPLACE INTO journal_done (batch_id, done) VALUES (?, ?)"),
         deleteBatch: sql("DELETE FROM journal_batches WHERE id = ?"),
         deleteDone: sql("DELETE FROM journal_done WHERE batch_id = ?"),
-        listReplays: sql("SELECT update_id, replays FROM journal_replays WHERE bot_id = ?"),
-        countReplay: sql(
-            `INSERT INTO journal_replays (bot_id, update_id, replays) VALUES (?, ?, 1)
-             ON CONFLICT (bot_id, update_id) DO UPDATE SET replays = replays + 1`,
-        ),
-        dropReplays: sql("DELETE FROM journal_replays WHERE bot_id = ? AND update_id = ?"),
         quarantine: sql(
-            `INSERT OR REPLACE INTO journal_quarantine (bot_id, update_id, payload, chat_id, attempts, quarantined_at)
-             VALUES (?, ?, ?, ?, ?, ?)`,
+            `INSERT OR REPLACE INTO journal_quarantine
+                 (bot_id, update_id, payload, chat_id, attempts, quarantined_at, judgement, last_exit)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
         ),
         listQuarantine: sql(
-            "SELECT update_id, payload, chat_id, attempts, quarantined_at FROM journal_quarantine WHERE bot_id = ? ORDER BY update_id",
+            `SELECT update_id, payload, chat_id, attempts, quarantined_at, judgement, last_exit
+             FROM journal_quarantine WHERE bot_id = ? ORDER BY update_id`,
         ),
         getQuarantined: sql("SELECT payload FROM journal_quarantine WHERE bot_id = ? AND update_id = ?"),
         dropQuarantined: sql("DELETE FROM journal_quarantine WHERE bot_id = ? AND update_id = ?"),

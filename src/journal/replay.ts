@@ -1,72 +1,62 @@
-import type { Journal } from "./journal.js";
+import type { Journal, Recovery } from "./journal.js";
+import { Trials } from "./trials.js";
 
 /**
- * What a journaled run hands to its sink before it polls again: the updates
- * the previous run left unfinished. Suspects (updates that were already
- * being replayed when the process died again) come first and one at a time,
- * each marked done as soon as it ends, so a crash is blamed only on the one
- * running; then the rest, in batches. Also records, around every handler,
- * what the journal needs to know: a replayed update starting, any update
- * ending.
+ * A journaled run's side of every handler: hands the sink what the previous
+ * lives left unfinished (in `update_id` order, before polling resumes) and
+ * records, around each handler, what the journal needs to know: the start
+ * (in the start log, or as a trial in the store) before the handler runs,
+ * and the end. Suspects among the replayed updates are tried (see
+ * trials.ts) before they run with the others.
  */
 export class Replay<Y extends { update_id: number }> {
-    private readonly suspects: Y[];
-    private readonly rest: Y[];
-    /** Updates of this replay not started yet. */
-    private readonly pending: Set<number>;
-    /** The suspect handed over last, until its handler ends. */
-    private isolated: { updateId: number; ended: Promise<void>; end: () => void } | undefined;
+    private readonly updates: Y[];
+    /** Present while suspects remain to be tried. */
+    private trials: Trials | undefined;
 
-    constructor(private readonly journal: Journal<Y>) {
-        const { suspects, rest } = journal.recover();
-        this.suspects = suspects;
-        this.rest = rest;
-        this.pending = new Set([...suspects, ...rest].map((update) => update.update_id));
+    constructor(
+        private readonly journal: Journal<Y>,
+        recovery: Recovery<Y>,
+    ) {
+        this.updates = recovery.updates;
+        if (recovery.suspects.size > 0) this.trials = new Trials(recovery.suspects, journal);
     }
 
-    /** Number of updates to replay. */
+    /** Number of updates still to hand over. */
     get size(): number {
-        return this.pending.size;
+        return this.updates.length;
+    }
+
+    /** The next replayed batch (at most `batchSize`), or `undefined` once all were handed over. */
+    next(batchSize: number): Y[] | undefined {
+        return this.updates.length > 0 ? this.updates.splice(0, batchSize) : undefined;
     }
 
     /**
-     * The next replayed batch (at most `batchSize`), or `undefined` once all
-     * were handed over. While a suspect runs, waits for it to end (or for
-     * `signal` to abort).
-     */
-    async next(batchSize: number, signal: AbortSignal): Promise<Y[] | undefined> {
-        if (this.isolated !== undefined) {
-            const aborted = new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
-            await Promise.race([this.isolated.ended, aborted]);
-        }
-        const suspect = this.suspects.shift();
-        if (suspect !== undefined) {
-            let end = () => {};
-            const ended = new Promise<void>((resolve) => (end = resolve));
-            this.isolated = { updateId: suspect.update_id, ended, end };
-            return [suspect];
-        }
-        return this.rest.length > 0 ? this.rest.splice(0, batchSize) : undefined;
-    }
-
-    /**
-     * Call as a handler starts, and await what it returns before running
-     * the handler: the start is recorded first (a replay's in the store, any
-     * other in the start log), so a crash inside the handler is counted.
+     * Call as a handler is about to start, and await what it returns before
+     * running the handler: a suspect waits for its trial, any other update
+     * for a trial in progress to end, and the start is recorded first, so a
+     * death inside the handler is known to the next life.
      */
     started(updateId: number): Promise<void> | undefined {
-        if (!this.pending.delete(updateId)) return this.journal.markStarted(updateId);
-        this.journal.markReplayStarted(updateId);
-        return undefined;
+        const { trials } = this;
+        if (trials === undefined) return this.journal.markStarted(updateId);
+        if (trials.isSuspect(updateId)) return trials.enterTrial(updateId);
+        return trials.enter(updateId).then(() => this.journal.markStarted(updateId));
     }
 
-    /** Call as a handler ends (or times out): records it done; a suspect's mark is written at once. */
+    /** Call as a handler ends (or times out): records it done (at once for a suspect on trial). */
     ended(updateId: number): void {
         this.journal.markDone(updateId);
-        if (this.isolated?.updateId !== updateId) return;
-        this.journal.flush();
-        const { end } = this.isolated;
-        this.isolated = undefined;
-        end();
+        const { trials } = this;
+        if (trials === undefined) return;
+        // A trial's record must stay exact: who of its members is still running if the process dies now.
+        if (trials.ended(updateId)) this.journal.flush();
+        if (trials.finished) this.trials = undefined;
+    }
+
+    /** The bot is stopping: trials still waiting for their moment run now, so the drain can finish them. */
+    hurry(): void {
+        this.trials?.hurry();
     }
 }

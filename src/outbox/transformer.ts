@@ -1,5 +1,5 @@
-import { AsyncLocalStorage } from "node:async_hooks";
 import { InputFile, type Transformer } from "grammy";
+import { currentUpdateScope } from "../update-scope.js";
 import { DeadLetterError, type Outbox, dispatching } from "./outbox.js";
 
 /** Chat-bound methods whose calls go through the persistent queue. */
@@ -13,19 +13,6 @@ const QUEUED_METHODS = new Set([
 
 /** Dead-letter classes that Telegram answered with 403 rather than 400. */
 const FORBIDDEN_CLASSES = new Set(["blocked_by_user", "user_deactivated", "kicked_from_chat", "not_a_member", "forbidden"]);
-
-/** The update being handled and how many queued calls its handler has made so far. */
-const handlingUpdate = new AsyncLocalStorage<{ key: string; calls: number }>();
-
-/**
- * Runs `handle` with calls made inside it keyed `u:<bot>:<update>:<n>`: when
- * the journal replays the update after a crash, its replies map onto the
- * same keys, and those already sent are answered from the outbox instead of
- * being sent again.
- */
-export function handlingUpdateOf<T>(botId: number, updateId: number, handle: () => T): T {
-    return handlingUpdate.run({ key: `u:${botId}:${updateId}`, calls: 0 }, handle);
-}
 
 /**
  * A grammY API transformer that routes chat-bound send/edit/delete calls into
@@ -43,8 +30,9 @@ export function outboxTransformer(outbox: Outbox): Transformer {
             await outbox.admit(String(chat), signal as AbortSignal | undefined);
             return prev(method, payload, signal);
         }
-        const scope = handlingUpdate.getStore();
-        const idempotencyKey = scope === undefined ? undefined : `${scope.key}:${scope.calls++}`;
+        // Keyed by the update being handled, so a replay of it after a crash maps onto the same keys.
+        const scope = currentUpdateScope();
+        const idempotencyKey = scope === undefined ? undefined : `u:${scope.botId}:${scope.updateId}:${scope.calls++}`;
         const { id } = await outbox.enqueueGrouped({ method, payload: payload as Record<string, unknown>, idempotencyKey });
         try {
             // grammY's response envelope; its own callApi turns ok:false into a GrammyError for the caller.

@@ -2,9 +2,9 @@ import { InvalidOptionError, SluiceError } from "../errors.js";
 import type { Journal, JournalOptions } from "../journal/journal.js";
 import { Replay } from "../journal/replay.js";
 import type { Outbox } from "../outbox/outbox.js";
-import { handlingUpdateOf } from "../outbox/transformer.js";
 import { type Logger, componentLogger } from "../logger.js";
 import type { Store } from "../store/store.js";
+import { runInUpdateScope } from "../update-scope.js";
 import { type BotAdapter, type RunnerOptions, createUpdateFetcher } from "./fetcher.js";
 import { type RunnerHandle, createRunner } from "./runner.js";
 import { stopOnSignals } from "./signals.js";
@@ -89,7 +89,7 @@ export function run<Y extends { update_id: number }, R>(bot: BotAdapter<Y, R>, o
     const persistence = openPersistence<Y>(bot, options);
     const journal = persistence?.journal;
     const outbox = persistence?.outbox;
-    const replay = journal && new Replay(journal);
+    const replay = journal && new Replay(journal, journal.recover());
     if (replay?.size) log.info({ count: replay.size }, "replaying updates left unfinished by the previous run");
 
     const fetchUpdates = createUpdateFetcher(bot, { logger: options.logger, offset: journal?.offset, ...options.runner });
@@ -98,11 +98,13 @@ export function run<Y extends { update_id: number }, R>(bot: BotAdapter<Y, R>, o
         {
             supply: async (batchSize, signal) => {
                 if (!initialized) {
+                    // A stop must not wait for trials' random moments: they run at once and are drained.
+                    if (replay !== undefined) signal.addEventListener("abort", () => replay.hurry(), { once: true });
                     await bot.init?.();
                     if (options.dropPendingUpdates) await fetchUpdates.skipPending(signal);
                     initialized = true;
                 }
-                const replayed = await replay?.next(batchSize, signal);
+                const replayed = replay?.next(batchSize);
                 if (replayed !== undefined) return replayed;
                 const updates = await fetchUpdates(batchSize, signal);
                 // Written before the next getUpdates, which is what confirms this batch to Telegram.
@@ -112,11 +114,15 @@ export function run<Y extends { update_id: number }, R>(bot: BotAdapter<Y, R>, o
         },
         options.source,
     );
-    /** With an outbox, calls made while handling an update get keys derived from it (see handlingUpdateOf). */
+    /**
+     * With a journal or an outbox, handlers run in their update's scope: the
+     * outbox derives reply keys from it, the journal learns which handler
+     * ended the process (see update-scope.ts).
+     */
     const handleUpdate =
-        persistence?.outbox === undefined
+        persistence === undefined
             ? (update: Y) => bot.handleUpdate(update)
-            : (update: Y) => handlingUpdateOf(persistence.botId, update.update_id, () => bot.handleUpdate(update));
+            : (update: Y) => runInUpdateScope(persistence.botId, update.update_id, () => bot.handleUpdate(update));
     const timeout = options.sink?.timeout;
     const sink = createConcurrentSink<Y, R>(
         {

@@ -77,4 +77,31 @@ export const MIGRATIONS: readonly string[] = [
     INSERT INTO journal_done (batch_id, done) SELECT id, done FROM journal_batches;
     ALTER TABLE journal_batches DROP COLUMN done;
     `,
+    // 4: evidence instead of suspicion (see journal/attempts.ts). Each run of a bot's journal is a
+    // numbered life; a life that ended without explaining itself is a death with no record. Per
+    // unfinished update: deaths it was running at, deaths while it ran alone in a trial, and observed
+    // exits its own handler caused. Replay counts of schema 3 become deaths.
+    `
+    CREATE TABLE journal_lives (
+        bot_id  INTEGER PRIMARY KEY,
+        life    INTEGER NOT NULL,            -- the current (or last) life of the bot's journal
+        settled INTEGER NOT NULL,            -- the last life whose end is explained: closed, or an exit charged to an update
+        logged  INTEGER NOT NULL DEFAULT 1,  -- 0: this life's start log could not be written, so it is not trusted
+        trial   INTEGER NOT NULL DEFAULT 0   -- 1: suspects are running alone right now; 2: with others still running
+    );
+    CREATE TABLE journal_attempts (
+        bot_id     INTEGER NOT NULL,
+        update_id  INTEGER NOT NULL,
+        deaths     INTEGER NOT NULL DEFAULT 0,  -- unexplained deaths of the process while it was running
+        alone      INTEGER NOT NULL DEFAULT 0,  -- of those, deaths while it ran alone in a trial
+        exits      INTEGER NOT NULL DEFAULT 0,  -- observed exits its own handler caused
+        last_exit  TEXT,                        -- how the last of those exits happened
+        tried_life INTEGER,                     -- the life in which it last started in a trial
+        PRIMARY KEY (bot_id, update_id)
+    ) WITHOUT ROWID;
+    INSERT INTO journal_attempts (bot_id, update_id, deaths) SELECT bot_id, update_id, replays FROM journal_replays;
+    DROP TABLE journal_replays;
+    ALTER TABLE journal_quarantine ADD COLUMN judgement TEXT;  -- observed-exit | repeated-hard-deaths; NULL before schema 4
+    ALTER TABLE journal_quarantine ADD COLUMN last_exit TEXT;
+    `,
 ];

@@ -1,27 +1,45 @@
 /**
  * A bot with a journal, run in a child process by the crash tests.
- * Environment: API_ROOT, BOT_TOKEN, STORE (file), WORK_MS (max random handler work),
- * OUTBOX (set: each handler also replies "r<update_id>" through the outbox).
+ * Environment: API_ROOT, BOT_TOKEN, STORE (file), WORK_MS (handler work: "max" or "min-max" milliseconds,
+ * random in between), OUTBOX (set: each handler also replies "r<update_id>" through the outbox),
+ * POISON (what a message with the text "poison" does to the process, in the middle of its handler):
+ *   exit     process.exit(3)                           (the default)
+ *   throw    throws from a timer: an uncaught exception
+ *   reject   leaves a rejected promise unhandled
+ *   kill     sends SIGKILL to its own process (as the OOM killer or a native crash would end it)
  * Writes one line per event to stdout, synchronously so that a SIGKILL loses none:
  *   s <update_id> <chat_id>   a handler started
  *   e <update_id>             a handler ended
  *   f <id>,<id>,...           done marks written to the store
  *   r                         run() has started (signal handlers are installed)
- * A message with the text "poison" makes the process exit in the middle of its handler.
  */
 import { writeSync } from "node:fs";
 import { Bot } from "grammy";
 import { run } from "../../src/index.js";
 
-const { API_ROOT, BOT_TOKEN, STORE, WORK_MS, OUTBOX } = process.env;
-const maxWork = Number(WORK_MS ?? 0);
+const { API_ROOT, BOT_TOKEN, STORE, WORK_MS, OUTBOX, POISON } = process.env;
+const [minWork, maxWork] = (WORK_MS ?? "0").includes("-") ? WORK_MS!.split("-").map(Number) : [0, Number(WORK_MS ?? 0)];
 const say = (line: string) => writeSync(1, `${line}\n`);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const poisons: Record<string, () => void> = {
+    exit: () => process.exit(3),
+    throw: () =>
+        void setTimeout(() => {
+            throw new Error("poison thrown from a timer");
+        }, 1),
+    reject: () => void Promise.reject(new Error("poison left unhandled")),
+    kill: () => process.kill(process.pid, "SIGKILL"),
+};
 
 const bot = new Bot(BOT_TOKEN!, { client: { apiRoot: API_ROOT! } });
 bot.on("message", async (ctx) => {
     say(`s ${ctx.update.update_id} ${ctx.chat.id}`);
-    if (ctx.message.text === "poison") process.exit(3);
-    if (maxWork > 0) await new Promise((resolve) => setTimeout(resolve, Math.random() * maxWork));
+    if (ctx.message.text === "poison") {
+        poisons[POISON ?? "exit"]!();
+        await sleep(1_000);
+    }
+    if (maxWork! > 0) await sleep(minWork! + Math.random() * (maxWork! - minWork!));
     if (OUTBOX) await ctx.reply(`r${ctx.update.update_id}`);
     say(`e ${ctx.update.update_id}`);
 });

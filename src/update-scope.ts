@@ -1,0 +1,27 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+
+/** The update whose handler is running, as seen from any code it calls. */
+export interface UpdateScope {
+    readonly botId: number;
+    readonly updateId: number;
+    /** How many outbox calls the handler has made so far: the `n` of its keys `u:<bot>:<update>:<n>`. */
+    calls: number;
+}
+
+const scope = new AsyncLocalStorage<UpdateScope>();
+
+/**
+ * Runs `handle` inside the scope of one update. Everything it starts (timers,
+ * promises, callbacks) sees the scope too, which is how the outbox derives
+ * stable keys for replies and how the journal learns which update's handler
+ * ended the process (Node runs `exit` listeners in the async context of the
+ * code that called `process.exit`, threw or left a rejection unhandled).
+ */
+export function runInUpdateScope<T>(botId: number, updateId: number, handle: () => T): T {
+    return scope.run({ botId, updateId, calls: 0 }, handle);
+}
+
+/** The scope of the update being handled here, if any. */
+export function currentUpdateScope(): UpdateScope | undefined {
+    return scope.getStore();
+}
