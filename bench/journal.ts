@@ -27,6 +27,7 @@ export async function resumeTime(sim: RemoteSimulator, count = 10_000): Promise<
     const path = freshFile();
     const store = openStore(path);
     const journal = Journal.open<Update>(store, Number(token.split(":")[0]));
+    journal.recover();
     for (let first = 1; first <= count; first += 100) {
         const batch = Array.from({ length: Math.min(100, count - first + 1) }, (_, i) => ({
             update_id: first + i,
