@@ -15,7 +15,7 @@ import type { RemoteSimulator } from "../src/simulator/index.js";
 import { freshBot } from "./rig.js";
 
 /** Telegram's limits, as the simulator enforces them in this comparison. */
-export const TELEGRAM_LIMITS = { globalPerSecond: 30, perChatPerSecond: 1, perGroupPerMinute: 20 };
+export const TELEGRAM_LIMITS = { globalPerSecond: 30, privatePerSecond: 1, groupPerMinute: 20 };
 
 /** Who sends: the outbox, or the reference pair of transformers. */
 export type Sender = "sluice" | "throttler";

@@ -2,7 +2,7 @@
  * sluice: fast, ordered and crash-safe long polling for grammY bots.
  * A drop-in for `@grammyjs/runner`: same names, same options, same handle.
  */
-export { run, type RunHandle, type RunOptions } from "./runner/run.js";
+export { run, type RunHandle, type RunOptions } from "./run/run.js";
 export { Journal, type JournalOptions, type QuarantinedUpdate } from "./journal/journal.js";
 export { Store, openStore } from "./store/store.js";
 export { DeadLetterError, Outbox, createOutbox, type OutboundMessage, type OutboxOptions } from "./outbox/outbox.js";
@@ -36,5 +36,5 @@ export {
     UnauthorizedError,
     type ConflictReason,
     type StoreProblem,
-} from "./errors.js";
-export { createLogger, type Logger } from "./logger.js";
+} from "./shared/errors.js";
+export { createLogger, type Logger } from "./shared/logger.js";

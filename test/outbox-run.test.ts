@@ -13,7 +13,7 @@ afterEach(async () => {
 });
 
 it("ctx.reply goes through the outbox, resolves with the sent message, and dead letters surface as GrammyErrors", async () => {
-    rig = await startRig({ limits: { perChatPerSecond: 5 } });
+    rig = await startRig({ limits: { privatePerSecond: 5 } });
     rig.sim.blockChat(rig.token, 99);
     const bot = rig.bot();
     const replies: number[] = [];

@@ -22,7 +22,7 @@ const sentTexts = () => rig!.sim.sent(rig!.token).map((call) => `${call.payload.
 
 describe("outbox", () => {
     it("delivers everything in per-chat order within the limits, with no 429", async () => {
-        const limits = { globalPerSecond: 20, perChatPerSecond: 5, perGroupPerMinute: 60 };
+        const limits = { globalPerSecond: 20, privatePerSecond: 5, groupPerMinute: 60 };
         rig = await startRig({ limits });
         // 10% under the simulator's windows: a test run competes for the CPU, and a late request can
         // reach the server right behind an early one (the benchmark measures the real margin).
@@ -43,7 +43,7 @@ describe("outbox", () => {
     });
 
     it("waits out 429 retry_after and keeps the chat's order", async () => {
-        rig = await startRig({ limits: { perChatPerSecond: 2 } });
+        rig = await startRig({ limits: { privatePerSecond: 2 } });
         outbox = createOutbox({ api: rig.bot().api, limits: { privatePerSecond: 100, globalPerSecond: 100 } });
         const ids = Array.from({ length: 5 }, (_, n) => outbox!.enqueue(text(7, String(n))).id);
         await Promise.all(ids.map((id) => outbox!.sent(id)));
@@ -201,7 +201,7 @@ describe("outbox", () => {
     });
 
     it("refuses a second process's dispatcher on the same store and bot", async () => {
-        rig = await startRig({ limits: { perChatPerSecond: 1 } });
+        rig = await startRig({ limits: { privatePerSecond: 1 } });
         const path = join(dir, "two-processes.db");
         let queued = false;
         const env = { API_ROOT: rig.sim.apiRoot, BOT_TOKEN: rig.token, STORE: path, COUNT: "50", CHATS: "1" };

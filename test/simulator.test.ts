@@ -400,7 +400,7 @@ describe("simulator: flood limits", () => {
 
     test("per-chat limit applies to private chats only, each chat on its own", () => {
         let now = 1_700_000_000_000;
-        return withSim({ limits: { perChatPerSecond: 1 }, clock: () => now }, async (sim, token) => {
+        return withSim({ limits: { privatePerSecond: 1 }, clock: () => now }, async (sim, token) => {
             assert.equal((await api(sim, token, "sendMessage", { chat_id: 1, text: "a" })).status, 200);
             assert.equal((await api(sim, token, "sendMessage", { chat_id: 1, text: "b" })).status, 429);
             assert.equal((await api(sim, token, "sendMessage", { chat_id: 2, text: "c" })).status, 200);
@@ -414,7 +414,7 @@ describe("simulator: flood limits", () => {
 
     test("per-group limit counts per minute; retry_after says how long", () => {
         let now = 1_700_000_000_000;
-        return withSim({ limits: { perGroupPerMinute: 2 }, clock: () => now }, async (sim, token) => {
+        return withSim({ limits: { groupPerMinute: 2 }, clock: () => now }, async (sim, token) => {
             const send = (chat: number) => api(sim, token, "sendMessage", { chat_id: chat, text: "x" });
             assert.equal((await send(-100)).status, 200);
             now += 10_000;
@@ -520,7 +520,7 @@ describe("simulator: lifecycle", () => {
     });
 
     test("forkSimulator runs the simulator in a child process", async () => {
-        const remote = await forkSimulator({ limits: { perChatPerSecond: 1 } });
+        const remote = await forkSimulator({ limits: { privatePerSecond: 1 } });
         try {
             const { token } = await remote.createBot({ username: "remote_bot" });
             const summary = await remote.pushMessages(token, syntheticTraffic({ messages: 1000, chats: 10 }));

@@ -37,7 +37,7 @@
  * more trials; trial records live in SQLite), but never as a strike.
  */
 import type { Statement } from "better-sqlite3";
-import type { Logger } from "../logger.js";
+import type { Logger } from "../shared/logger.js";
 import type { Store } from "../store/store.js";
 import { type PreviousStarts, StartLog } from "./start-log.js";
 

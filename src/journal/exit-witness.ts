@@ -1,5 +1,5 @@
-import { redactTokens } from "../redact.js";
-import { type UpdateScope, currentUpdateScope } from "../update-scope.js";
+import { redactTokens } from "../shared/redact.js";
+import { type UpdateScope, currentUpdateScope } from "../shared/update-scope.js";
 
 /** How the process is ending, as seen from its `exit` event. */
 export interface ObservedExit {

@@ -1,6 +1,6 @@
 import type { Statement } from "better-sqlite3";
-import { InvalidOptionError, SluiceError } from "../errors.js";
-import { type Logger, componentLogger } from "../logger.js";
+import { InvalidOptionError, SluiceError } from "../shared/errors.js";
+import { type Logger, componentLogger } from "../shared/logger.js";
 import { chatIdOfUpdate } from "../runner/constraint.js";
 import { OwnerLock } from "../store/owner-lock.js";
 import type { Store } from "../store/store.js";

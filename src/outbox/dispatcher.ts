@@ -1,4 +1,4 @@
-import type { Logger } from "../logger.js";
+import type { Logger } from "../shared/logger.js";
 import { type Failure, classifyFailure } from "./failure.js";
 import type { Limiter } from "./limiter.js";
 import type { OutboxQueue, QueuedMessage } from "./queue.js";

@@ -1,9 +1,9 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import { InvalidOptionError, SluiceError } from "../errors.js";
-import { type Logger, componentLogger } from "../logger.js";
+import { InvalidOptionError, SluiceError } from "../shared/errors.js";
+import { type Logger, componentLogger } from "../shared/logger.js";
 import { OwnerLock } from "../store/owner-lock.js";
 import { type Store, openStore } from "../store/store.js";
-import { sleep } from "../timing.js";
+import { sleep } from "../shared/timing.js";
 import { Dispatcher, type Outcome, type SendCall } from "./dispatcher.js";
 import { Limiter, type OutboxLimits } from "./limiter.js";
 import { type Enqueued, type MessageStatus, OutboxQueue, PRIORITIES, type Priority } from "./queue.js";

@@ -1,6 +1,6 @@
 import type { Statement } from "better-sqlite3";
 import type { Store } from "../store/store.js";
-import { Fifo } from "../runner/fifo.js";
+import { Fifo } from "../shared/fifo.js";
 
 /** Priority of an outbound message: served 5 : 3 : 1 when all three wait. */
 export type Priority = "high" | "normal" | "low";

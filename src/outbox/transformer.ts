@@ -1,5 +1,5 @@
 import { InputFile, type Transformer } from "grammy";
-import { currentUpdateScope } from "../update-scope.js";
+import { currentUpdateScope } from "../shared/update-scope.js";
 import { DeadLetterError, type Outbox, dispatching } from "./outbox.js";
 
 /** Chat-bound methods whose calls go through the persistent queue. */

@@ -1,8 +1,8 @@
 import type { Api } from "grammy";
 import type { Update } from "grammy/types";
-import { ConflictError, SluiceError, UnauthorizedError } from "../errors.js";
-import { type Logger, componentLogger } from "../logger.js";
-import { sleep } from "../timing.js";
+import { ConflictError, SluiceError, UnauthorizedError } from "../shared/errors.js";
+import { type Logger, componentLogger } from "../shared/logger.js";
+import { sleep } from "../shared/timing.js";
 
 /**
  * The part of a bot that `run` needs. Every grammY `Bot` has this shape; so

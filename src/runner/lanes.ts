@@ -1,5 +1,5 @@
 import { type Constraint, keysFrom } from "./constraint.js";
-import { Fifo } from "./fifo.js";
+import { Fifo } from "../shared/fifo.js";
 
 /**
  * Told that an update ran longer than the sink's timeout. By the time it is

@@ -1,4 +1,4 @@
-import { sleep } from "../timing.js";
+import { sleep } from "../shared/timing.js";
 import type { UpdateSink } from "./sink.js";
 import type { UpdateSource } from "./source.js";
 

@@ -1,5 +1,5 @@
-import { InvalidOptionError } from "../errors.js";
-import { settlesWithin } from "../timing.js";
+import { InvalidOptionError } from "../shared/errors.js";
+import { settlesWithin } from "../shared/timing.js";
 import { type Constraint, chatAndUserOfUpdate } from "./constraint.js";
 import { Lanes, type TimeoutHandler } from "./lanes.js";
 

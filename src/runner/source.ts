@@ -1,4 +1,4 @@
-import { sleep } from "../timing.js";
+import { sleep } from "../shared/timing.js";
 
 /**
  * An update supplier fetches the next batch of at most `batchSize` updates.

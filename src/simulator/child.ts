@@ -6,7 +6,7 @@
  * Run directly (`tsx src/simulator/child.ts`), it starts a simulator with one
  * bot and prints `apiRoot` and token, for trying a bot by hand; Ctrl+C stops it.
  */
-import { SluiceError } from "../errors.js";
+import { SluiceError } from "../shared/errors.js";
 import { REMOTE_OPERATIONS, type RemoteRequest, type RemoteResponse } from "./protocol.js";
 import { type Simulator, createSimulator } from "./simulator.js";
 

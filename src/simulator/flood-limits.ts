@@ -1,4 +1,4 @@
-import { InvalidOptionError } from "../errors.js";
+import { InvalidOptionError } from "../shared/errors.js";
 
 /**
  * Telegram's flood limits, as the simulator enforces them per bot token.
@@ -9,16 +9,16 @@ import { InvalidOptionError } from "../errors.js";
  *
  * @example
  * ```ts
- * const sim = await createSimulator({ limits: { globalPerSecond: 30, perChatPerSecond: 1, perGroupPerMinute: 20 } });
+ * const sim = await createSimulator({ limits: { globalPerSecond: 30, privatePerSecond: 1, groupPerMinute: 20 } });
  * ```
  */
 export interface FloodLimits {
     /** Message calls per second across all chats of one bot. @default unlimited */
     globalPerSecond?: number;
     /** Message calls per second into one private chat (chat id > 0). @default unlimited */
-    perChatPerSecond?: number;
+    privatePerSecond?: number;
     /** Message calls per minute into one group or channel (chat id < 0 or `@username`). @default unlimited */
-    perGroupPerMinute?: number;
+    groupPerMinute?: number;
 }
 
 /**
@@ -98,7 +98,7 @@ export class FloodLimiter {
 
     private chatWindow(chatId: number | string): SlidingWindow | undefined {
         const isPrivate = typeof chatId === "number" && chatId > 0;
-        const limit = isPrivate ? this.limits.perChatPerSecond : this.limits.perGroupPerMinute;
+        const limit = isPrivate ? this.limits.privatePerSecond : this.limits.groupPerMinute;
         if (limit === undefined) return undefined;
         let window = this.chats.get(chatId);
         if (window === undefined) {

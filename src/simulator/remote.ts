@@ -1,7 +1,7 @@
 import { type ChildProcess, fork } from "node:child_process";
 import type { Update } from "grammy/types";
-import { SluiceError } from "../errors.js";
-import { siblingModule } from "../sibling-module.js";
+import { SluiceError } from "../shared/errors.js";
+import { siblingModule } from "../shared/sibling-module.js";
 import type { ApiCall, BotStats, CreateBotOptions, SentCall, SimulatedBot } from "./bot.js";
 import type { ChatState } from "./chats.js";
 import type { FailNextOptions, Faults } from "./faults.js";

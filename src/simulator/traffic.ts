@@ -1,4 +1,4 @@
-import { InvalidOptionError } from "../errors.js";
+import { InvalidOptionError } from "../shared/errors.js";
 import { randomIntBetween, seededRandom } from "./random.js";
 import type { MessageSpec } from "./users.js";
 

@@ -1,5 +1,5 @@
 import type { Update } from "grammy/types";
-import { InvalidOptionError } from "../errors.js";
+import { InvalidOptionError } from "../shared/errors.js";
 
 /** The name of an update's payload field: `"message"`, `"callback_query"`, … */
 export type UpdateType = Exclude<keyof Update, "update_id">;

@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-import { StoreError } from "../errors.js";
+import { StoreError } from "../shared/errors.js";
 import type { Store } from "./store.js";
 
 /** What a lock owner does for its bot; each role has its own lock. */

@@ -1,5 +1,5 @@
 import Database from "better-sqlite3";
-import { StoreError } from "../errors.js";
+import { StoreError } from "../shared/errors.js";
 import { MIGRATIONS } from "./schema.js";
 
 /** better-sqlite3's connection type. */

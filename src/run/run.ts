@@ -1,16 +1,16 @@
-import { InvalidOptionError, SluiceError } from "../errors.js";
+import { InvalidOptionError, SluiceError } from "../shared/errors.js";
 import type { Journal, JournalOptions } from "../journal/journal.js";
 import { Replay } from "../journal/replay.js";
 import type { Outbox } from "../outbox/outbox.js";
-import { type Logger, componentLogger } from "../logger.js";
+import { type Logger, componentLogger } from "../shared/logger.js";
 import type { Store } from "../store/store.js";
-import { runInUpdateScope } from "../update-scope.js";
-import { type BotAdapter, type RunnerOptions, createUpdateFetcher } from "./fetcher.js";
-import { type RunnerHandle, createRunner } from "./runner.js";
+import { runInUpdateScope } from "../shared/update-scope.js";
+import { type BotAdapter, type RunnerOptions, createUpdateFetcher } from "../runner/fetcher.js";
+import { type RunnerHandle, createRunner } from "../runner/runner.js";
 import { stopOnSignals } from "./signals.js";
 import { type RunOutboxOptions, openPersistence } from "./persistence.js";
-import { type SinkOptions, createConcurrentSink } from "./sink.js";
-import { type SourceOptions, createSource } from "./source.js";
+import { type SinkOptions, createConcurrentSink } from "../runner/sink.js";
+import { type SourceOptions, createSource } from "../runner/source.js";
 
 /**
  * Options of `run(bot, options)`: those of `@grammyjs/runner` (`source`,

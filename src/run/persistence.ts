@@ -1,7 +1,7 @@
 import type { Transformer } from "grammy";
-import { InvalidOptionError } from "../errors.js";
+import { InvalidOptionError } from "../shared/errors.js";
 import { Journal, type JournalOptions } from "../journal/journal.js";
-import type { Logger } from "../logger.js";
+import type { Logger } from "../shared/logger.js";
 import type { OutboxLimits } from "../outbox/limiter.js";
 import { type Outbox, type OutboxOptions, createOutbox } from "../outbox/outbox.js";
 import { outboxTransformer } from "../outbox/transformer.js";
