@@ -1,22 +1,13 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
 import { Bot, GrammyError, HttpError, InputFile } from "grammy";
 import type { Message, Update } from "grammy/types";
-import {
-    type Simulator,
-    type SimulatorOptions,
-    createSimulator,
-    forkSimulator,
-    syntheticTraffic,
-} from "../src/simulator/index.js";
+import { createSimulator, forkSimulator, type Simulator, type SimulatorOptions, syntheticTraffic } from "../src/simulator/index.js";
 
 /** Runs `fn` with a fresh simulator and one bot; always closes the simulator. */
-async function withSim(
-    options: SimulatorOptions,
-    fn: (sim: Simulator, token: string, bot: Bot) => Promise<void>,
-): Promise<void> {
+async function withSim(options: SimulatorOptions, fn: (sim: Simulator, token: string, bot: Bot) => Promise<void>): Promise<void> {
     const sim = await createSimulator(options);
     try {
         const { token } = sim.createBot();
@@ -49,7 +40,6 @@ async function api(
 }
 
 const ids = (answer: Answer) => (answer.body.result as Update[]).map((update) => update.update_id);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe("simulator: identity and routing", () => {
     test("getMe answers the bot's user, through grammY", () =>
@@ -86,7 +76,10 @@ describe("simulator: identity and routing", () => {
             sim.pushMessage(token, { chatId: 5, text: "b" });
             const res = await fetch(`${sim.apiRoot}/bot${token}/getUpdates?offset=2&limit=5`);
             const body = (await res.json()) as { result: Update[] };
-            assert.deepEqual(body.result.map((u) => u.update_id), [2]);
+            assert.deepEqual(
+                body.result.map((u) => u.update_id),
+                [2],
+            );
             await fetch(`${sim.apiRoot}/bot${token}/sendMessage`, {
                 method: "POST",
                 headers: { "content-type": "application/x-www-form-urlencoded" },
@@ -102,7 +95,10 @@ describe("simulator: getUpdates", () => {
     test("offset confirms, limit caps, negative offset reads from the end", () =>
         withSim({}, async (sim, token) => {
             const pushed = [1, 2, 3, 4, 5].map((n) => sim.pushMessage(token, { chatId: 10, text: `m${n}` }));
-            assert.deepEqual(pushed.map((u) => u.update_id), [1, 2, 3, 4, 5]);
+            assert.deepEqual(
+                pushed.map((u) => u.update_id),
+                [1, 2, 3, 4, 5],
+            );
             assert.equal(pushed[1]?.message?.message_id, 2, "message ids count per chat");
 
             assert.deepEqual(ids(await api(sim, token, "getUpdates", { limit: 2 })), [1, 2]);
@@ -132,7 +128,10 @@ describe("simulator: getUpdates", () => {
             sim.pushMessage(token, { chatId: 1, text: "hello" });
             sim.pushCallbackQuery(token, { chatId: 1, data: "yes" });
             const first = await api(sim, token, "getUpdates", { allowed_updates: ["callback_query"] });
-            assert.deepEqual((first.body.result as Update[]).map((u) => Object.keys(u)[1]), ["callback_query"]);
+            assert.deepEqual(
+                (first.body.result as Update[]).map((u) => Object.keys(u)[1]),
+                ["callback_query"],
+            );
             sim.pushMessage(token, { chatId: 1, text: "dropped" });
             assert.equal(sim.pending(token), 1, "a message is not stored while only callback queries are allowed");
             const second = await api(sim, token, "getUpdates", {});
@@ -142,7 +141,10 @@ describe("simulator: getUpdates", () => {
             sim.pushUpdate(token, { chat_member: {} as NonNullable<Update["chat_member"]> });
             sim.pushMessage(token, { chatId: 1, text: "default again" });
             const third = await api(sim, token, "getUpdates", { offset: 3 });
-            assert.deepEqual((third.body.result as Update[]).map((u) => [u.update_id, Object.keys(u)[1]]), [[5, "message"]]);
+            assert.deepEqual(
+                (third.body.result as Update[]).map((u) => [u.update_id, Object.keys(u)[1]]),
+                [[5, "message"]],
+            );
         }));
 
     test("a long poll is answered as soon as an update arrives", () =>
@@ -214,7 +216,10 @@ describe("simulator: getUpdates", () => {
             await sim.waitFor(() => seen.includes("late"));
             await bot.stop();
             await done;
-            assert.deepEqual(sim.sent(token).map((s) => s.text), ["welcome", "echo hi", "echo late"]);
+            assert.deepEqual(
+                sim.sent(token).map((s) => s.text),
+                ["welcome", "echo hi", "echo late"],
+            );
             assert.equal(sim.pending(token), 0);
             assert.equal(sim.confirmedOffset(token), 4);
         }));
@@ -251,7 +256,10 @@ describe("simulator: getUpdates", () => {
             // Traffic numbers each chat's messages, and the flooding chat sends about a fifth.
             const flood = specs.filter((spec) => spec.chatId === 1000);
             assert.ok(flood.length > 19_000 && flood.length < 22_000, `${flood.length}`);
-            assert.deepEqual(flood.slice(0, 3).map((spec) => spec.text), ["#1", "#2", "#3"]);
+            assert.deepEqual(
+                flood.slice(0, 3).map((spec) => spec.text),
+                ["#1", "#2", "#3"],
+            );
         }));
 });
 
@@ -365,7 +373,13 @@ describe("simulator: sending", () => {
             await bot.api.sendMessage(9, "back");
 
             const outcomes = sim.calls(token).map((call) => [call.ok, call.errorCode]);
-            assert.deepEqual(outcomes, [[false, 400], [false, 400], [false, 403], [false, 400], [true, undefined]]);
+            assert.deepEqual(outcomes, [
+                [false, 400],
+                [false, 400],
+                [false, 403],
+                [false, 400],
+                [true, undefined],
+            ]);
             assert.equal(sim.sent(token).length, 1);
         }));
 });
@@ -533,7 +547,7 @@ describe("simulator: lifecycle", () => {
             await bot.api.sendMessage(1000, "one");
             await assert.rejects(bot.api.sendMessage(1000, "two"), (error: unknown) => (error as GrammyError).error_code === 429);
             const sent = await remote.sent(token);
-            assert.equal((sent[0]?.result as Message).text, "one");
+            assert.equal((sent[0]!.result as Message).text, "one");
             const stats = await remote.stats(token);
             assert.deepEqual([stats.floodRejections, stats.confirmedOffset], [1, 901]);
             await assert.rejects(remote.pending("nope:nope"), /No bot with this token/);

@@ -124,11 +124,11 @@ export class BotState {
 
     constructor(
         readonly account: SimulatedBot,
-        readonly user: UserFromGetMe,
         limits: FloodLimits,
         firstUpdateId?: number,
     ) {
         this.queue = new UpdateQueue(firstUpdateId);
+        const user = account.botInfo;
         this.sender = { id: user.id, is_bot: true, first_name: user.first_name, username: user.username };
         this.limiter = new FloodLimiter(limits);
     }

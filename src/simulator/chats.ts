@@ -16,6 +16,8 @@ interface ChatEntry {
     state: ChatState;
 }
 
+const CHAT_NOT_FOUND = { status: 400, description: "Bad Request: chat not found" };
+
 // Supergroup and channel ids are -100 followed by the internal id; basic
 // groups are small negative numbers. That is how Telegram tells them apart.
 const SUPERGROUP_BELOW = -1_000_000_000_000;
@@ -66,9 +68,23 @@ export class ChatDirectory {
         return this.entries.get(chatId)?.lastMessageId ?? 0;
     }
 
-    /** How the chat answers calls. */
-    state(chatId: number | string): ChatState {
-        return this.entries.get(chatId)?.state ?? "active";
+    /**
+     * Telegram's error for a call into the chat, by its state and type, or `undefined` when the chat accepts
+     * the call. A call without a chat id fails like one into an unknown chat.
+     */
+    refusal(chatId: number | string | undefined): { status: number; description: string } | undefined {
+        if (chatId === undefined) return CHAT_NOT_FOUND;
+        const entry = this.entries.get(chatId);
+        if (entry === undefined || entry.state === "active") return undefined;
+        if (entry.state === "not_found") return CHAT_NOT_FOUND;
+        const type = entry.chat.type;
+        const description =
+            type === "private"
+                ? "Forbidden: bot was blocked by the user"
+                : type === "channel"
+                  ? "Forbidden: bot is not a member of the channel chat"
+                  : `Forbidden: bot was kicked from the ${type === "supergroup" ? "supergroup" : "group"} chat`;
+        return { status: 403, description };
     }
 
     /** Makes the chat answer calls as `state` from now on. */

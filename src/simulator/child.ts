@@ -8,7 +8,7 @@
  */
 import { SluiceError } from "../shared/errors.js";
 import { REMOTE_OPERATIONS, type RemoteRequest, type RemoteResponse } from "./protocol.js";
-import { type Simulator, createSimulator } from "./simulator.js";
+import { createSimulator, type Simulator } from "./simulator.js";
 
 const operations: ReadonlySet<string> = new Set(REMOTE_OPERATIONS);
 

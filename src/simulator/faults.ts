@@ -40,14 +40,14 @@ export interface FailNextOptions {
     description?: string;
     /** `parameters.retry_after` (seconds); set by default for status 429. @default 5 for 429 */
     retryAfter?: number;
+    /** Further `parameters` of the answer, e.g. `{ migrate_to_chat_id: -100123 }`. @default none */
+    parameters?: Record<string, unknown>;
     /** Only calls with this bot token are affected. @default every bot */
     token?: string;
 }
 
 /** What the fault injector decided for one call. */
-export type Fault =
-    | { kind: "drop" }
-    | { kind: "error"; status: number; description: string; retryAfter?: number };
+export type Fault = { kind: "drop" } | { kind: "error"; status: number; description: string; parameters?: Record<string, unknown> };
 
 interface Pending extends FailNextOptions {
     method: string;
@@ -157,7 +157,9 @@ function shotFault(shot: Pending): Fault {
     const status = shot.status ?? 500;
     const retryAfter = shot.retryAfter ?? (status === 429 ? DEFAULT_RETRY_AFTER : undefined);
     const name = STATUS_TEXT[status] ?? "Error";
-    const description =
-        shot.description ?? (status === 429 ? `${name}: retry after ${retryAfter ?? DEFAULT_RETRY_AFTER}` : name);
-    return retryAfter === undefined ? { kind: "error", status, description } : { kind: "error", status, description, retryAfter };
+    const description = shot.description ?? (status === 429 ? `${name}: retry after ${retryAfter ?? DEFAULT_RETRY_AFTER}` : name);
+    const parameters = { ...(retryAfter === undefined ? {} : { retry_after: retryAfter }), ...shot.parameters };
+    return Object.keys(parameters).length === 0
+        ? { kind: "error", status, description }
+        : { kind: "error", status, description, parameters };
 }

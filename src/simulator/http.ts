@@ -177,6 +177,24 @@ function readPart(part: Buffer, into: Payload): void {
     into[name] = file;
 }
 
+/** `chat_id` as Telegram reads it: a number (numeric text too) or an `@username`; `undefined` when missing or empty. */
+export function chatIdParam(value: unknown): number | string | undefined {
+    if (typeof value === "number") return Number.isFinite(value) ? value : undefined;
+    if (typeof value !== "string" || value === "") return undefined;
+    return /^-?\d+$/.test(value) ? Number(value) : value;
+}
+
+/** An integer parameter, sent as a number or as numeric text; `undefined` when it is neither. */
+export function integerParam(value: unknown): number | undefined {
+    const number = typeof value === "string" ? Number(value) : value;
+    return typeof number === "number" && Number.isFinite(number) ? Math.trunc(number) : undefined;
+}
+
+/** A list-of-strings parameter such as `allowed_updates`, without its non-strings; `undefined` when absent. */
+export function stringListParam(value: unknown): string[] | undefined {
+    return Array.isArray(value) ? value.filter((item): item is string => typeof item === "string") : undefined;
+}
+
 /** Writes a JSON body with an explicit length, so keep-alive connections can be reused. */
 export function writeJson(res: ServerResponse, status: number, body: string): void {
     if (res.destroyed || res.writableEnded) return;
@@ -190,10 +208,10 @@ export function okBody(result: unknown): string {
 }
 
 /** The body of a failed Bot API answer, with `parameters.retry_after` when given. */
-export function errorBody(errorCode: number, description: string, retryAfter?: number): string {
+export function errorBody(errorCode: number, description: string, parameters?: Record<string, unknown>): string {
     return JSON.stringify(
-        retryAfter === undefined
+        parameters === undefined
             ? { ok: false, error_code: errorCode, description }
-            : { ok: false, error_code: errorCode, description, parameters: { retry_after: retryAfter } },
+            : { ok: false, error_code: errorCode, description, parameters },
     );
 }

@@ -1,3 +1,4 @@
+import type { SluiceErrorCode } from "../shared/errors.js";
 import type { SimulatorOptions } from "./simulator.js";
 
 /**
@@ -43,7 +44,7 @@ export type RemoteRequest =
 /** Child → parent. */
 export type RemoteResponse =
     | { id: number; ok: true; value: unknown }
-    | { id: number; ok: false; error: { message: string; code?: string } };
+    | { id: number; ok: false; error: { message: string; code?: SluiceErrorCode } };
 
 /** Options of a simulator in another process: those of `createSimulator` that can cross a process boundary. */
 export type RemoteSimulatorOptions = Omit<SimulatorOptions, "clock">;

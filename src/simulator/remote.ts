@@ -7,9 +7,9 @@ import type { ChatState } from "./chats.js";
 import type { FailNextOptions, Faults } from "./faults.js";
 import type { FloodLimits } from "./flood-limits.js";
 import type { RemoteOperation, RemoteRequest, RemoteResponse, RemoteSimulatorOptions } from "./protocol.js";
-import type { WaitOptions } from "./simulator.js";
 import type { UpdateInput } from "./update-queue.js";
 import type { CallbackQuerySpec, MessageSpec } from "./users.js";
+import type { WaitOptions } from "./waiters.js";
 
 /** What a bulk push in another process reports back (instead of every update). */
 export interface PushSummary {

@@ -40,7 +40,10 @@ export function syntheticTraffic(options: TrafficOptions): MessageSpec[] {
     const { messages, chats = 100, groupShare = 0, floodShare = 0, firstChatId = 1000, seed = 1 } = options;
     if (!(Number.isInteger(messages) && messages >= 0)) throw new InvalidOptionError("messages", "expected an integer >= 0");
     if (!(Number.isInteger(chats) && chats > 0)) throw new InvalidOptionError("chats", "expected a positive integer");
-    for (const [name, share] of [["groupShare", groupShare], ["floodShare", floodShare]] as const) {
+    for (const [name, share] of [
+        ["groupShare", groupShare],
+        ["floodShare", floodShare],
+    ] as const) {
         if (!(share >= 0 && share <= 1)) throw new InvalidOptionError(name, "expected a number from 0 to 1");
     }
     const groups = Math.min(chats - 1, Math.round(chats * groupShare));
