@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { type TestContext, afterEach, describe, it } from "node:test";
+import { afterEach, describe, it, type TestContext } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
-import { Journal, openStore } from "../src/index.js";
-import { type TestRig, startRig, until } from "./helpers/bots.js";
+import Database from "better-sqlite3";
+import { openStore } from "../src/index.js";
+import { Journal } from "../src/journal/journal.js";
+import { startRig, type TestRig, until } from "./helpers/bots.js";
 import { type Child, spawnScript } from "./helpers/child.js";
 import { tempDir } from "./helpers/temp-dir.js";
 
@@ -89,7 +91,7 @@ function assertLivesKeptPromises(runs: RunRecord[]): { repeated: number } {
  * (`killAfterMs` after its first handler started), while 10,000 updates arrive in 200 chats,
  * then lets a last life finish everything.
  */
-async function killLoop(t: TestContext, name: string, killAfterMs: [number, number], seed: number): Promise<void> {
+async function killLoop(t: TestContext, name: string, killAfterMs: [number, number], seed: number): Promise<{ mostSuspects: number }> {
     rig = await startRig();
     const store = join(dir, `${name}.db`);
     const TOTAL = 10_000;
@@ -97,6 +99,7 @@ async function killLoop(t: TestContext, name: string, killAfterMs: [number, numb
     const random = seeded(seed);
     const runs: RunRecord[] = [];
     let pushed = 0;
+    let mostSuspects = 0;
     for (let kill = 0; kill < KILLS; kill++) {
         const { child, record } = startJournaledBot(store, { WORK_MS: "30-90" });
         runs.push(record);
@@ -115,6 +118,7 @@ async function killLoop(t: TestContext, name: string, killAfterMs: [number, numb
         const [, signal] = await child.exit;
         assert.equal(signal, "SIGKILL");
         await arriving;
+        mostSuspects = Math.max(mostSuspects, suspectsIn(store));
     }
     for (; pushed < TOTAL; pushed++) rig.sim.pushMessage(rig.token, { chatId: 1 + (pushed % 200), text: "x" });
     const { child, record } = startJournaledBot(store, { WORK_MS: "30-90" });
@@ -133,12 +137,23 @@ async function killLoop(t: TestContext, name: string, killAfterMs: [number, numb
     const runningAtKills = runs.slice(0, -1).map((run) => run.started.filter(({ id }) => !run.ended.has(id)).length);
     t.diagnostic(
         `${name}: ${KILLS} kills, ${lost.length} lost, ${quarantined.length} quarantined, ${repeated} handled twice, ${runs.length} lives; ` +
-            `handlers running at each kill: ${runningAtKills.join(" ")}`,
+            `handlers running at each kill: ${runningAtKills.join(" ")}; most suspects at once: ${mostSuspects}`,
     );
-    assert.ok(runningAtKills.filter((n) => n > 0).length >= KILLS - 2, "the kills landed on a busy bot");
+    assert.ok(runningAtKills.filter((n) => n > 0).length >= KILLS - 6, "most kills landed on a busy bot");
     assert.deepEqual(lost, [], "no update lost");
     assert.deepEqual(quarantined, [], "no innocent update quarantined");
     assert.equal(unfinished, 0);
+    return { mostSuspects };
+}
+
+/** How many updates in a store's journal are suspects (running at two deaths or more), read without a lock. */
+function suspectsIn(store: string): number {
+    const db = new Database(store, { readonly: true });
+    try {
+        return db.prepare("SELECT count(*) FROM journal_attempts WHERE deaths >= 2").pluck().get() as number;
+    } finally {
+        db.close();
+    }
 }
 
 /** Runs a bot with one poison update among 60 (in 6 chats) until a life stays up; returns the lives and what the journal holds. */
@@ -153,7 +168,13 @@ async function poisonLoop(store: string, env: { WORK_MS: string; POISON: string 
         const ending = await Promise.race([
             child.exit.then(() => "died" as const),
             delay(3_500).then(() => "stayed" as const),
-            ...(killAt === undefined ? [] : [until(() => record.started.length > 0, 15_000).then(() => delay(killAt)).then(() => "kill" as const)]),
+            ...(killAt === undefined
+                ? []
+                : [
+                      until(() => record.started.length > 0, 15_000)
+                          .then(() => delay(killAt))
+                          .then(() => "kill" as const),
+                  ]),
         ]);
         if (ending === "kill" && child.process.exitCode === null && child.process.signalCode === null) {
             child.process.kill("SIGKILL");
@@ -173,7 +194,8 @@ async function poisonLoop(store: string, env: { WORK_MS: string; POISON: string 
     const quarantined = journal.quarantined();
     close();
     const handled = everHandled(runs);
-    for (let id = 1; id <= 60; id++) if (id !== 20) assert.ok(handled.has(id), `update ${id} handled`);
+    const lives = () => runs.map((run) => run.started.map(({ id }) => id).join(",")).join(" | ");
+    for (let id = 1; id <= 60; id++) if (id !== 20) assert.ok(handled.has(id), `update ${id} handled; starts per life: ${lives()}`);
     assertLivesKeptPromises(runs);
     return { runs, deaths, quarantined };
 }
@@ -193,7 +215,8 @@ describe("journal under a crash loop", () => {
     });
 
     it("quarantines nothing and loses nothing over 21 SIGKILLs early in each life, during recovery", async (t) => {
-        await killLoop(t, "early-kills", [0, 250], 4242);
+        const { mostSuspects } = await killLoop(t, "early-kills", [0, 250], 4242);
+        assert.ok(mostSuspects > 0, "kills during recovery made suspects, so the trials were put to the test");
     });
 
     for (const [poison, judgement, maxDeaths] of [
@@ -205,7 +228,9 @@ describe("journal under a crash loop", () => {
         it(`quarantines an update whose handler ${describePoison[poison]}, and handles everything else`, async (t) => {
             rig = await startRig();
             const { runs, deaths, quarantined } = await poisonLoop(join(dir, `poison-${poison}.db`), { WORK_MS: "5", POISON: poison });
-            t.diagnostic(`${poison}: quarantined after ${deaths.length} deaths (${runs.length} lives), poison started ${starts(runs, 20)} times`);
+            t.diagnostic(
+                `${poison}: quarantined after ${deaths.length} deaths (${runs.length} lives), poison started ${starts(runs, 20)} times`,
+            );
             assert.deepEqual(
                 quarantined.map((q) => [q.updateId, q.judgement, q.chatId]),
                 [[20, judgement, 1 + (20 % 6)]],
@@ -218,16 +243,33 @@ describe("journal under a crash loop", () => {
         });
     }
 
+    it("counts an update whose handler failed into bot.catch as handled, so a bot.catch that ends the process does not loop", async (t) => {
+        rig = await startRig();
+        const { runs, deaths, quarantined } = await poisonLoop(join(dir, "poison-caught.db"), { WORK_MS: "5", POISON: "caught" });
+        t.diagnostic(`caught: ${deaths.length} death, ${runs.length} lives, update 20 started ${starts(runs, 20)} time`);
+        assert.equal(deaths.length, 1, "the process ended once, in bot.catch");
+        assert.equal(starts(runs, 20), 1, "the failed update was done when its error reached bot.catch: not replayed");
+        assert.deepEqual(quarantined, []);
+    });
+
     it("catches a hard-killing poison update amid kills from outside, and quarantines nothing else", async (t) => {
         rig = await startRig();
         const random = seeded(777);
         let outside = 0;
-        const { runs, deaths, quarantined } = await poisonLoop(join(dir, "poison-mixed.db"), { WORK_MS: "30-90", POISON: "kill" }, () =>
-            // Every other life is also killed from outside, at a random moment, 12 times in all.
-            outside < 12 && random() < 0.6 ? (outside++, random() * 800) : undefined,
+        // Most lives are also killed from outside at a random moment, 12 times in all.
+        const killOutside = () => {
+            if (outside >= 12 || random() >= 0.8) return undefined;
+            outside++;
+            return random() * 300;
+        };
+        const { runs, deaths, quarantined } = await poisonLoop(
+            join(dir, "poison-mixed.db"),
+            { WORK_MS: "30-90", POISON: "kill" },
+            killOutside,
         );
         const external = deaths.filter((d) => d === "outside").length;
         t.diagnostic(`mixed: ${external} kills from outside, ${deaths.length - external} by the poison, ${runs.length} lives`);
+        assert.ok(external >= 2, `${external} kills from outside: the mix did not happen`);
         assert.deepEqual(
             quarantined.map((q) => [q.updateId, q.judgement]),
             [[20, "repeated-hard-deaths"]],

@@ -11,11 +11,12 @@ function recorder(): TrialRecorder & { log: string[] } {
     return {
         log,
         startTrial: (ids: readonly number[], kind: TrialKind) => void log.push(`start ${ids.join(",")} ${kind}`),
+        crowdTrial: () => void log.push("crowded"),
         endTrial: () => void log.push("end"),
     };
 }
 
-/** Whether a promise has settled by the next turn of the event loop. */
+/** Whether a promise has settled by the next turns of the event loop. */
 async function hasSettled(promise: Promise<unknown>): Promise<boolean> {
     let settled = false;
     void promise.then(() => (settled = true));
@@ -24,61 +25,119 @@ async function hasSettled(promise: Promise<unknown>): Promise<boolean> {
     return settled;
 }
 
+/** The first trial is due at once. */
+const now = { random: () => 0 };
+
 describe("trials of suspected updates", () => {
-    it("runs the most suspected first, in groups of a quarter, with nothing else running, while other updates wait", async () => {
+    it("runs the most suspected first, in groups of a quarter of them, with nothing else running, while other updates wait", async () => {
         const journal = recorder();
-        // Five suspects: groups of two. The first trial is due at once (random moment 0).
-        const trials = new Trials(new Map([[10, 2], [11, 3], [12, 2], [13, 2], [14, 2]]), journal, () => 0);
+        // Five suspects were running at three deaths, one at two: groups of two of the five first.
+        const trials = new Trials(
+            new Map([
+                [10, 3],
+                [11, 3],
+                [12, 3],
+                [13, 3],
+                [14, 3],
+                [15, 2],
+            ]),
+            journal,
+            now,
+        );
         await trials.enter(1); // another update is running
-        const ten = trials.enterTrial(10);
-        const eleven = trials.enterTrial(11);
-        const twelve = trials.enterTrial(12);
+        const ready = [15, 11, 10, 12].map((id) => trials.enterTrial(id));
         await delay(5); // the first trial's moment comes
         assert.deepEqual(journal.log, [], "the trial waits for the running update");
         const two = trials.enter(2);
         assert.equal(await hasSettled(two), false, "a new update waits at the closed gate");
         trials.ended(1);
-        assert.deepEqual(journal.log, ["start 11,10 alone"], "update 11 (three deaths) first, then the lowest id");
-        assert.equal(await hasSettled(Promise.all([ten, eleven])), true);
-        assert.equal(await hasSettled(twelve), false, "the rest wait for the next trial");
+        assert.deepEqual(journal.log, ["start 10,11 alone"], "the most deaths first, then the lowest ids");
+        assert.equal(await hasSettled(Promise.all([ready[1], ready[2]])), true);
+        assert.equal(await hasSettled(ready[3]!), false, "the rest wait for the next trial");
         assert.equal(trials.ended(11), true);
         assert.equal(await hasSettled(two), false, "the gate opens only when the whole group has ended");
         trials.ended(10);
-        assert.deepEqual(journal.log, ["start 11,10 alone", "end"]);
+        assert.deepEqual(journal.log, ["start 10,11 alone", "end"]);
         assert.equal(await hasSettled(two), true);
         assert.equal(trials.ended(2), false);
         await until(() => journal.log.length === 3);
-        assert.deepEqual(journal.log.at(-1), "start 12 alone");
+        assert.equal(journal.log.at(-1), "start 12 alone", "three left at three deaths: one at a time");
         trials.ended(12);
-        assert.equal(trials.finished, false, "13 and 14 have not come up in their lanes yet");
-        const rest = [trials.enterTrial(13), trials.enterTrial(14)];
         await until(() => journal.log.length === 5);
-        assert.equal(journal.log[4], "start 13,14 alone");
-        await Promise.all(rest);
+        assert.equal(journal.log.at(-1), "start 15 alone", "13 and 14 have not come up in their lanes yet");
+        trials.ended(15);
+        assert.equal(trials.finished, false);
+        const rest = [trials.enterTrial(13), trials.enterTrial(14)];
+        await until(() => journal.log.length === 7);
+        await rest[0];
         trials.ended(13);
+        await until(() => journal.log.length === 9);
+        await rest[1];
         trials.ended(14);
+        assert.deepEqual(journal.log.slice(6), ["start 13 alone", "end", "start 14 alone", "end"]);
         assert.equal(trials.finished, true);
     });
 
-    it("runs a trial among others when they do not end in time, so that it cannot convict, and at once when the bot stops", async () => {
-        const journal = recorder();
-        const trials = new Trials(new Map([[10, 2]]), journal, () => 0);
-        await trials.enter(1); // hangs
-        const ten = trials.enterTrial(10);
-        await until(() => journal.log.length === 1, 3_000);
-        assert.deepEqual(journal.log, ["start 10 crowded"], "after the drain limit (2 s)");
+    it("holds the bot up for a bounded time only: a trial goes on among others after the drain limit, or when its member hangs", async () => {
+        const slowOthers = recorder();
+        const draining = new Trials(new Map([[10, 2]]), slowOthers, { ...now, drainLimitMs: 50 });
+        await draining.enter(1); // never ends
+        const ten = draining.enterTrial(10);
+        await until(() => slowOthers.log.length === 1, 2_000);
+        assert.deepEqual(slowOthers.log, ["start 10 crowded"], "after the drain limit: among others, so no strike");
         await ten;
+        assert.equal(await hasSettled(draining.enter(2)), true, "the gate is open while it runs among others");
 
-        const stopping = recorder();
-        const later = new Trials(new Map([[20, 2]]), stopping, () => 0.99); // due in almost a second
-        await later.enter(2);
-        const twenty = later.enterTrial(20);
-        await tick();
-        assert.deepEqual(stopping.log, []);
-        later.hurry();
-        assert.deepEqual(stopping.log, [], "a stop skips the moment but still lets the running update end first");
-        later.ended(2);
-        assert.deepEqual(stopping.log, ["start 20 alone"]);
+        const hung = recorder();
+        const hanging = new Trials(
+            new Map([
+                [20, 2],
+                [21, 2],
+                [22, 2],
+                [23, 2],
+                [24, 2],
+            ]),
+            hung,
+            { ...now, trialLimitMs: 50 },
+        );
+        const twenty = hanging.enterTrial(20); // hangs: it never ends
+        await delay(5);
         await twenty;
+        const waiting = hanging.enter(3);
+        assert.equal(await hasSettled(waiting), false);
+        await until(() => hung.log.length === 2, 2_000);
+        assert.deepEqual(hung.log, ["start 20 alone", "crowded"], "past the trial limit, the record says it is no longer alone");
+        assert.equal(await hasSettled(waiting), true, "and every other chat goes on");
+        hanging.enterTrial(21);
+        await delay(20);
+        assert.equal(hung.log.length, 2, "no second trial while the first one's member still runs");
+    });
+
+    it("runs every remaining group one after another when the bot stops, without waiting for their moments", async () => {
+        const journal = recorder();
+        const trials = new Trials(
+            new Map([
+                [10, 2],
+                [11, 2],
+                [12, 2],
+                [13, 2],
+                [14, 2],
+            ]),
+            journal,
+            { random: () => 0.99 },
+        );
+        const entered = [10, 11, 12, 13, 14].map((id) => trials.enterTrial(id));
+        await trials.enter(1);
+        await tick();
+        assert.deepEqual(journal.log, [], "waiting for a moment almost a second away");
+        trials.hurry();
+        assert.deepEqual(journal.log, [], "a stop skips the moment but still lets the running update end first");
+        trials.ended(1);
+        for (const group of [[10, 11], [12], [13], [14]]) {
+            assert.equal(journal.log.at(-1), `start ${group.join(",")} alone`);
+            for (const id of group) trials.ended(id);
+        }
+        await Promise.all(entered);
+        assert.equal(trials.finished, true);
     });
 });

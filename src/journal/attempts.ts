@@ -36,6 +36,7 @@
  * every unfinished update counts as running at its death (more deaths, so
  * more trials; trial records live in SQLite), but never as a strike.
  */
+import { rmSync } from "node:fs";
 import type { Statement } from "better-sqlite3";
 import type { Logger } from "../shared/logger.js";
 import type { Store } from "../store/store.js";
@@ -112,9 +113,7 @@ export class Attempts {
      */
     account(unfinished: readonly number[]): Accounting {
         const row = this.sql.getLife.get(this.botId) as LifeRow | undefined;
-        const rows = new Map(
-            (this.sql.listAttempts.all(this.botId) as AttemptRow[]).map((attempt) => [attempt.update_id, attempt]),
-        );
+        const rows = new Map((this.sql.listAttempts.all(this.botId) as AttemptRow[]).map((attempt) => [attempt.update_id, attempt]));
         const previousLife = row?.life ?? 0;
         const unexplained = row === undefined ? unfinished.length > 0 : row.settled < row.life;
         if (unexplained) {
@@ -169,7 +168,10 @@ export class Attempts {
         try {
             return StartLog.read(this.startLogPath);
         } catch (error) {
-            this.log.warn({ err: error, path: this.startLogPath }, "cannot read the start log; every unfinished update counts as running at the last death");
+            this.log.warn(
+                { err: error, path: this.startLogPath },
+                "cannot read the start log; every unfinished update counts as running at the last death",
+            );
             return undefined;
         }
     }
@@ -207,6 +209,11 @@ export class Attempts {
             }
             this.sql.setTrial.run(TRIAL_CODES[kind], this.botId);
         });
+    }
+
+    /** Records that the trial in progress goes on among other handlers: a death now is no strike. */
+    trialCrowded(): void {
+        this.sql.setTrial.run(TRIAL_CODES.crowded, this.botId);
     }
 
     /** Records that the trial in progress has ended (its members' done marks are written). */
@@ -254,6 +261,8 @@ export class Attempts {
     private unlogged(error: unknown): void {
         this.startLog = undefined;
         try {
+            // Without it, an earlier life's log would be read as this one's if the store refuses the mark below.
+            rmSync(this.startLogPath, { force: true });
             this.sql.setUnlogged.run(this.botId);
         } catch {
             // The store fails too: the journal reports that on its own next write.
@@ -284,7 +293,9 @@ function prepare(store: Store) {
         setUnlogged: sql("UPDATE journal_lives SET logged = 0 WHERE bot_id = ?"),
         setTrial: sql("UPDATE journal_lives SET trial = ? WHERE bot_id = ?"),
         listAttempts: sql("SELECT update_id, deaths, alone, exits, last_exit, tried_life FROM journal_attempts WHERE bot_id = ?"),
-        getAttempt: sql("SELECT update_id, deaths, alone, exits, last_exit, tried_life FROM journal_attempts WHERE bot_id = ? AND update_id = ?"),
+        getAttempt: sql(
+            "SELECT update_id, deaths, alone, exits, last_exit, tried_life FROM journal_attempts WHERE bot_id = ? AND update_id = ?",
+        ),
         recordDeath: sql(
             `INSERT INTO journal_attempts (bot_id, update_id, deaths, alone) VALUES (@bot, @update, 1, @alone)
              ON CONFLICT (bot_id, update_id) DO UPDATE SET deaths = deaths + 1, alone = alone + @alone`,

@@ -1,5 +1,5 @@
 import { redactTokens } from "../shared/redact.js";
-import { type UpdateScope, currentUpdateScope } from "../shared/update-scope.js";
+import { currentUpdateScope, type UpdateScope } from "../shared/update-scope.js";
 
 /** How the process is ending, as seen from its `exit` event. */
 export interface ObservedExit {
@@ -23,17 +23,22 @@ function onFatal(error: unknown, origin: string): void {
 }
 
 function onExit(code: number): void {
-    const culprit = currentUpdateScope();
-    const description =
-        fatal === undefined
-            ? `process exit with code ${code}`
-            : `${fatal.origin === "unhandledRejection" ? "unhandled rejection" : "uncaught exception"}: ${describe(fatal.error)}`;
-    for (const witness of witnesses) {
-        try {
-            witness({ description, culprit });
-        } catch {
-            // A witness that fails must not change how the process ends, nor keep the others from recording.
+    // Nothing here may throw: a throw from an exit listener changes the exit code and skips later listeners.
+    try {
+        const culprit = currentUpdateScope();
+        const description =
+            fatal === undefined
+                ? `process exit with code ${code}`
+                : `${fatal.origin === "unhandledRejection" ? "unhandled rejection" : "uncaught exception"}: ${describe(fatal.error)}`;
+        for (const witness of witnesses) {
+            try {
+                witness({ description, culprit });
+            } catch {
+                // A witness that fails must not keep the others from recording.
+            }
         }
+    } catch {
+        // Not even a description could be made (a hostile error object): nothing is recorded.
     }
 }
 
@@ -60,6 +65,11 @@ export function witnessExit(witness: ExitWitness): () => void {
 }
 
 function describe(error: unknown): string {
-    const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    let text: string;
+    try {
+        text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    } catch {
+        text = "an error that cannot be printed";
+    }
     return redactTokens(text.length > 300 ? `${text.slice(0, 300)}…` : text);
 }

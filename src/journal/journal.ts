@@ -1,7 +1,8 @@
 import type { Statement } from "better-sqlite3";
-import { InvalidOptionError, SluiceError } from "../shared/errors.js";
-import { type Logger, componentLogger } from "../shared/logger.js";
-import { chatIdOfUpdate } from "../runner/constraint.js";
+import { SluiceError } from "../shared/errors.js";
+import { componentLogger, type Logger } from "../shared/logger.js";
+import { milliseconds, wholeNumber } from "../shared/options.js";
+import { chatIdOfUpdate } from "../shared/update-chat.js";
 import { OwnerLock } from "../store/owner-lock.js";
 import type { Store } from "../store/store.js";
 import { Attempts, type Judgement, type TrialKind } from "./attempts.js";
@@ -71,6 +72,27 @@ export interface Recovery<Y> {
     suspects: ReadonlyMap<number, number>;
 }
 
+/**
+ * What a running bot's journal shows its user (`handle.journal`): where
+ * polling stands, what is unfinished, and the quarantine. Appending and done
+ * marks belong to `run`.
+ */
+export interface JournalHandle<Y> {
+    /** The offset polling resumes from: one past the newest update ever journaled (0 for none). */
+    readonly offset: number;
+    /** Number of journaled updates whose handling has not been recorded as ended. */
+    unfinishedCount(): number;
+    /** The quarantined updates, oldest first, each with how it was judged. */
+    quarantined(): QuarantinedUpdate<Y>[];
+    /**
+     * Moves a quarantined update back with a clean record and hands it to the
+     * bot now; `false` if it is not quarantined.
+     */
+    retryQuarantined(updateId: number): boolean;
+    /** Deletes a quarantined update for good; `false` if it is not quarantined. */
+    dropQuarantined(updateId: number): boolean;
+}
+
 const DEFAULT_MAX_ATTEMPTS = 3;
 const DEFAULT_GROUP_COMMIT_MS = 5;
 /** Done marks are written at the latest when this many are waiting. */
@@ -122,11 +144,8 @@ export class Journal<Y extends { update_id: number }> {
         readonly botId: number,
         private readonly options: JournalOptions,
     ) {
-        this.maxAttempts = positiveInteger("journal.maxAttempts", options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
-        this.groupCommitMs = options.groupCommitMs ?? DEFAULT_GROUP_COMMIT_MS;
-        if (!(this.groupCommitMs >= 0)) {
-            throw new InvalidOptionError("journal.groupCommitMs", `expected a number >= 0, got ${this.groupCommitMs}`);
-        }
+        this.maxAttempts = wholeNumber("journal.maxAttempts", options.maxAttempts, DEFAULT_MAX_ATTEMPTS);
+        this.groupCommitMs = milliseconds("journal.groupCommitMs", options.groupCommitMs, DEFAULT_GROUP_COMMIT_MS);
         this.log = componentLogger("journal", options.logger);
         this.sql = prepare(store);
         this.attempts = new Attempts(store, botId, this.maxAttempts, this.log);
@@ -161,7 +180,8 @@ export class Journal<Y extends { update_id: number }> {
      * handled before polling resumes. Call once, right after `open`.
      */
     recover(): Recovery<Y> {
-        if (this.recovered) throw new SluiceError("JOURNAL_RECOVERED", "This journal was recovered already; recover() runs once per open().");
+        if (this.recovered)
+            throw new SluiceError("JOURNAL_RECOVERED", "This journal was recovered already; recover() runs once per open().");
         this.recovered = true;
         const updates: Y[] = [];
         const now = Date.now();
@@ -180,7 +200,16 @@ export class Journal<Y extends { update_id: number }> {
                 }
                 const chatId = chatIdOfUpdate(update) ?? null;
                 const { judgement, attempts, lastExit } = verdict;
-                this.sql.quarantine.run(this.botId, update.update_id, JSON.stringify(update), chatId, attempts, now, judgement, lastExit ?? null);
+                this.sql.quarantine.run(
+                    this.botId,
+                    update.update_id,
+                    JSON.stringify(update),
+                    chatId,
+                    attempts,
+                    now,
+                    judgement,
+                    lastExit ?? null,
+                );
                 this.settle(update.update_id);
                 this.attempts.forget([update.update_id]);
                 this.log.error(
@@ -238,6 +267,15 @@ export class Journal<Y extends { update_id: number }> {
             // Unsure is never one start too few: they go to the start log like any other start.
             this.log.warn({ err: error }, "could not record a trial in the store; its updates count as started among the others");
             for (const updateId of updateIds) void this.attempts.started(updateId);
+        }
+    }
+
+    /** The trial in progress goes on among other handlers (see trials.ts). */
+    crowdTrial(): void {
+        try {
+            this.attempts.trialCrowded();
+        } catch (error) {
+            this.log.warn({ err: error }, "could not record that a trial runs among others; a death now could count as a strike");
         }
     }
 
@@ -376,6 +414,8 @@ export class Journal<Y extends { update_id: number }> {
         const culprit = exit.culprit?.botId === this.botId && this.batchOf.has(exit.culprit.updateId) ? exit.culprit.updateId : undefined;
         const marks = this.doneMarks;
         this.doneMarks = [];
+        // The process is ending: never wait for another process's write lock (busy_timeout) here.
+        this.store.failFastOnLock();
         const attempts = this.store.transaction(() => {
             this.writeDirty();
             this.attempts.forget(marks);
@@ -389,7 +429,8 @@ export class Journal<Y extends { update_id: number }> {
     }
 
     private assertRecovered(): void {
-        if (!this.recovered) throw new SluiceError("JOURNAL_NOT_RECOVERED", "Call journal.recover() once after Journal.open(), before using the journal.");
+        if (!this.recovered)
+            throw new SluiceError("JOURNAL_NOT_RECOVERED", "Call journal.recover() once after Journal.open(), before using the journal.");
     }
 
     private insertBatch(updates: readonly Y[], nextOffset: number | undefined): void {
@@ -500,9 +541,4 @@ function prepare(store: Store) {
         getQuarantined: sql("SELECT payload FROM journal_quarantine WHERE bot_id = ? AND update_id = ?"),
         dropQuarantined: sql("DELETE FROM journal_quarantine WHERE bot_id = ? AND update_id = ?"),
     };
-}
-
-function positiveInteger(option: string, value: number): number {
-    if (!(Number.isInteger(value) && value >= 1)) throw new InvalidOptionError(option, `expected a whole number >= 1, got ${value}`);
-    return value;
 }

@@ -1,25 +1,28 @@
 import type { Journal, Recovery } from "./journal.js";
-import { Trials } from "./trials.js";
+import { Trials, type TrialTiming } from "./trials.js";
 
 /**
  * A journaled run's side of every handler: hands the sink what the previous
  * lives left unfinished (in `update_id` order, before polling resumes) and
  * records, around each handler, what the journal needs to know: the start
  * (in the start log, or as a trial in the store) before the handler runs,
- * and the end. Suspects among the replayed updates are tried (see
+ * and the end after it. Suspects among the replayed updates are tried (see
  * trials.ts) before they run with the others.
  */
 export class Replay<Y extends { update_id: number }> {
     private readonly updates: Y[];
     /** Present while suspects remain to be tried. */
     private trials: Trials | undefined;
+    /** Updates whose handler has been called and has not returned. */
+    private readonly inHandler = new Set<number>();
 
     constructor(
         private readonly journal: Journal<Y>,
         recovery: Recovery<Y>,
+        timing?: TrialTiming,
     ) {
         this.updates = recovery.updates;
-        if (recovery.suspects.size > 0) this.trials = new Trials(recovery.suspects, journal);
+        if (recovery.suspects.size > 0) this.trials = new Trials(recovery.suspects, journal, timing);
     }
 
     /** Number of updates still to hand over. */
@@ -33,30 +36,49 @@ export class Replay<Y extends { update_id: number }> {
     }
 
     /**
-     * Call as a handler is about to start, and await what it returns before
-     * running the handler: a suspect waits for its trial, any other update
-     * for a trial in progress to end, and the start is recorded first, so a
-     * death inside the handler is known to the next life.
+     * Runs `handle` for an update, with the journal's records around it: a
+     * suspect waits for its trial, any other update for a trial in progress,
+     * and the start is recorded before the handler runs, so a death inside
+     * it is known to the next life; the end is recorded after.
      */
-    started(updateId: number): Promise<void> | undefined {
+    async handle(updateId: number, handle: () => Promise<void>): Promise<void> {
         const { trials } = this;
-        if (trials === undefined) return this.journal.markStarted(updateId);
-        if (trials.isSuspect(updateId)) return trials.enterTrial(updateId);
-        return trials.enter(updateId).then(() => this.journal.markStarted(updateId));
+        if (trials === undefined) await this.journal.markStarted(updateId);
+        else if (trials.isSuspect(updateId)) await trials.enterTrial(updateId);
+        else {
+            await trials.enter(updateId);
+            await this.journal.markStarted(updateId);
+        }
+        this.inHandler.add(updateId);
+        try {
+            await handle();
+        } finally {
+            this.inHandler.delete(updateId);
+            this.ended(updateId);
+        }
     }
 
-    /** Call as a handler ends (or times out): records it done (at once for a suspect on trial). */
-    ended(updateId: number): void {
+    /**
+     * The sink gave up waiting for an update (its timeout). If its handler
+     * runs, it counts as done, as `run` has always done with timeouts. If it
+     * is still waiting for a trial, nothing is recorded: it is not done
+     * before it ran, and its end is recorded when its handler really ends.
+     */
+    timedOut(updateId: number): void {
+        if (this.inHandler.has(updateId)) this.journal.markDone(updateId);
+    }
+
+    /** The bot is stopping: trials still waiting for their moments run now, so the drain can finish them. */
+    hurry(): void {
+        this.trials?.hurry();
+    }
+
+    private ended(updateId: number): void {
         this.journal.markDone(updateId);
         const { trials } = this;
         if (trials === undefined) return;
         // A trial's record must stay exact: who of its members is still running if the process dies now.
         if (trials.ended(updateId)) this.journal.flush();
         if (trials.finished) this.trials = undefined;
-    }
-
-    /** The bot is stopping: trials still waiting for their moment run now, so the drain can finish them. */
-    hurry(): void {
-        this.trials?.hurry();
     }
 }

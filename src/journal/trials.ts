@@ -1,19 +1,29 @@
 import type { TrialKind } from "./attempts.js";
 
-/** Suspects are tried in about this many groups per life, so a death narrows them down fourfold. */
-const TRIAL_GROUPS = 4;
-/** The first trial of a life starts at a random moment within this many milliseconds. */
-const TRIAL_WINDOW_MS = 1_000;
-/** How long a trial waits for other running handlers to end before it runs among them. */
-const DRAIN_LIMIT_MS = 2_000;
-
 /** Where trials are recorded (the journal). */
 export interface TrialRecorder {
-    /** Writes the done marks waiting so far and records that `updateIds` start a trial now. */
+    /** Writes the done marks waiting so far and records that `updateIds` start a trial now, alone or not. */
     startTrial(updateIds: readonly number[], kind: TrialKind): void;
+    /** Records that the trial in progress no longer runs alone (the gate opened before its members ended). */
+    crowdTrial(): void;
     /** Records that the trial in progress has ended, with its members' done marks. */
     endTrial(): void;
 }
+
+/** The timing of trials; the defaults are what `run` uses, tests pass their own. */
+export interface TrialTiming {
+    /** Draws the first trial's moment: a number from 0 to 1 of `windowMs`. @default Math.random */
+    random?: () => number;
+    /** The first trial of a life starts at a random moment within this many milliseconds. @default 1000 */
+    windowMs?: number;
+    /** How long a trial waits for other running handlers to end before it runs among them. @default 10000 */
+    drainLimitMs?: number;
+    /** How long the gate stays closed for a trial's members before everyone else goes on beside them. @default 10000 */
+    trialLimitMs?: number;
+}
+
+/** Suspects are tried in about this many groups per life, so a death narrows them down fourfold. */
+const TRIAL_GROUPS = 4;
 
 /**
  * Runs a life's suspects (updates that were running at repeated deaths of the
@@ -27,25 +37,29 @@ export interface TrialRecorder {
  * a killer with its own rhythm does not keep landing on it), and each later
  * one after as much time again as the previous took, so trials take at
  * most about half of a busy life. A trial first closes the gate: updates
- * that want to start wait, those running finish (or, after
- * `DRAIN_LIMIT_MS`, the trial runs among them and cannot convict). Most
- * suspected first (deaths, then update id), in groups of about a quarter of
- * the life's suspects.
+ * that want to start wait, those running finish. The gate stays closed at
+ * most `drainLimitMs` for them and `trialLimitMs` for the trial's members;
+ * past either, the trial goes on among others and can no longer convict, so
+ * a slow or hung handler holds up the bot for a bounded time only. Most
+ * suspected first (deaths, then update id), in groups of a quarter of the
+ * most suspected, so the members of a group that died are split in four in
+ * the next life whatever else waits.
  */
 export class Trials {
     /** Suspects not tried yet, with the deaths they were running at. */
     private readonly untried: Map<number, number>;
-    private readonly groupSize: number;
+    private readonly timing: Required<Omit<TrialTiming, "random">>;
     /** Suspects whose turn has come in their lanes: waiting for a trial. */
     private readonly ready = new Map<number, () => void>();
     /** Other handlers running now. */
     private readonly running = new Set<number>();
     /** Members of the trial in progress still running. */
     private trial: Set<number> | undefined;
-    /** Closed while a trial is prepared or runs: other updates wait for it to open. */
+    /** Closed while a trial is prepared or runs alone: other updates wait for it to open. */
     private gate: { opened: Promise<void>; open: () => void } | undefined;
     private members: number[] = [];
-    private drainTimer: NodeJS.Timeout | undefined;
+    /** Ends the wait for running handlers (drain), or the trial's time alone. */
+    private limitTimer: NodeJS.Timeout | undefined;
     private dueTimer: NodeJS.Timeout | undefined;
     private due = false;
     /** The bot is stopping: no more waiting for a moment. */
@@ -55,11 +69,15 @@ export class Trials {
     constructor(
         suspects: ReadonlyMap<number, number>,
         private readonly recorder: TrialRecorder,
-        random: () => number = Math.random,
+        timing: TrialTiming = {},
     ) {
         this.untried = new Map(suspects);
-        this.groupSize = Math.max(1, Math.ceil(suspects.size / TRIAL_GROUPS));
-        this.dueIn(random() * TRIAL_WINDOW_MS);
+        this.timing = {
+            windowMs: timing.windowMs ?? 1_000,
+            drainLimitMs: timing.drainLimitMs ?? 10_000,
+            trialLimitMs: timing.trialLimitMs ?? 10_000,
+        };
+        this.dueIn((timing.random ?? Math.random)() * this.timing.windowMs);
     }
 
     /** Whether trials are over: every suspect was tried (and the last trial ended). */
@@ -74,8 +92,8 @@ export class Trials {
 
     /**
      * Call when an update that is not a suspect is about to start: waits
-     * while a trial is being prepared or runs, then counts it as running
-     * until `ended`.
+     * while a trial is being prepared or runs alone, then counts it as
+     * running until `ended`.
      */
     async enter(updateId: number): Promise<void> {
         while (this.gate !== undefined) await this.gate.opened;
@@ -90,13 +108,15 @@ export class Trials {
         });
     }
 
-    /** Call when a handler ends (or times out), suspect or not. Returns whether it was on trial. */
+    /** Call when a handler has ended, suspect or not. Returns whether it was on trial. */
     ended(updateId: number): boolean {
         if (this.trial?.delete(updateId)) {
             if (this.trial.size === 0) this.endTrial();
             return true;
         }
-        if (this.running.delete(updateId) && this.running.size === 0 && this.drainTimer !== undefined) this.beginTrial("alone");
+        if (this.running.delete(updateId) && this.running.size === 0 && this.trial === undefined && this.gate !== undefined) {
+            this.beginTrial("alone");
+        }
         return false;
     }
 
@@ -109,7 +129,10 @@ export class Trials {
     }
 
     private dueIn(delayMs: number): void {
-        if (this.hurried) return;
+        if (this.hurried) {
+            this.startNext();
+            return;
+        }
         this.due = false;
         this.dueTimer = setTimeout(() => {
             this.due = true;
@@ -120,24 +143,43 @@ export class Trials {
 
     /** Closes the gate for the next group of ready suspects, if it is time. */
     private startNext(): void {
-        if (!this.due || this.gate !== undefined || this.ready.size === 0) return;
+        if (!this.due || this.gate !== undefined || this.trial !== undefined || this.ready.size === 0) return;
         this.members = [...this.ready.keys()]
             .sort((a, b) => this.untried.get(b)! - this.untried.get(a)! || a - b)
-            .slice(0, this.groupSize);
+            .slice(0, this.groupSize());
         let open = () => {};
         const opened = new Promise<void>((resolve) => (open = resolve));
         this.gate = { opened, open };
         this.gateClosedAt = performance.now();
-        if (this.running.size === 0) return this.beginTrial("alone");
-        this.drainTimer = setTimeout(() => this.beginTrial("crowded"), DRAIN_LIMIT_MS);
-        this.drainTimer.unref();
+        if (this.running.size === 0) {
+            this.beginTrial("alone");
+            return;
+        }
+        this.limitTimer = setTimeout(() => this.beginTrial("crowded"), this.timing.drainLimitMs);
+        this.limitTimer.unref();
+    }
+
+    /**
+     * A quarter of the most suspected (those with the most deaths among the
+     * untried): a group that died in the last life is split in four in this
+     * one, down to one, whatever else waits to be tried.
+     */
+    private groupSize(): number {
+        const most = Math.max(...this.untried.values());
+        let tier = 0;
+        for (const deaths of this.untried.values()) if (deaths === most) tier++;
+        return Math.ceil(tier / TRIAL_GROUPS);
     }
 
     private beginTrial(kind: TrialKind): void {
-        clearTimeout(this.drainTimer);
-        this.drainTimer = undefined;
+        clearTimeout(this.limitTimer);
         this.trial = new Set(this.members);
         this.recorder.startTrial(this.members, kind);
+        if (kind === "crowded") this.openGate();
+        else {
+            this.limitTimer = setTimeout(() => this.crowd(), this.timing.trialLimitMs);
+            this.limitTimer.unref();
+        }
         for (const updateId of this.members) {
             this.untried.delete(updateId);
             const resolve = this.ready.get(updateId)!;
@@ -146,12 +188,23 @@ export class Trials {
         }
     }
 
+    /** The trial's members take too long: everyone else goes on, and the trial can no longer convict. */
+    private crowd(): void {
+        this.recorder.crowdTrial();
+        this.openGate();
+    }
+
     private endTrial(): void {
+        clearTimeout(this.limitTimer);
         this.trial = undefined;
         this.recorder.endTrial();
-        const gate = this.gate!;
-        this.gate = undefined;
-        gate.open();
+        this.openGate();
         if (this.untried.size > 0) this.dueIn(performance.now() - this.gateClosedAt);
+    }
+
+    private openGate(): void {
+        const gate = this.gate;
+        this.gate = undefined;
+        gate?.open();
     }
 }

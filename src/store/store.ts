@@ -45,6 +45,11 @@ export class Store {
         }
     }
 
+    /** From now on, a write that finds the file locked by another process fails at once instead of waiting. */
+    failFastOnLock(): void {
+        this.db.pragma("busy_timeout = 0");
+    }
+
     /** Whether the store lives in memory (`":memory:"`): private to this connection, with no file beside it. */
     get inMemory(): boolean {
         return this.db.memory;
@@ -135,7 +140,7 @@ function asStoreError(error: unknown, path: string): unknown {
     if (
         missingFolder ||
         (typeof code === "string" &&
-        (code.startsWith("SQLITE_CANTOPEN") || code.startsWith("SQLITE_READONLY") || code.startsWith("SQLITE_PERM")))
+            (code.startsWith("SQLITE_CANTOPEN") || code.startsWith("SQLITE_READONLY") || code.startsWith("SQLITE_PERM")))
     ) {
         return new StoreError(
             "STORE_UNWRITABLE",

@@ -9,9 +9,9 @@ export interface Child {
     exit: Promise<[number | null, NodeJS.Signals | null]>;
 }
 
-/** Spawns `node --import tsx <script>` with extra environment and calls `onLine` for each line it prints. */
-export function spawnScript(script: string, env: Record<string, string>, onLine: (line: string) => void): Child {
-    const child = spawn(process.execPath, ["--import", "tsx", script], {
+/** Spawns `node --import tsx <script> [args]` with extra environment and calls `onLine` for each line it prints. */
+export function spawnScript(script: string, env: Record<string, string>, onLine: (line: string) => void, args: string[] = []): Child {
+    const child = spawn(process.execPath, ["--import", "tsx", script, ...args], {
         env: { ...process.env, ...env },
         stdio: ["ignore", "pipe", "inherit"],
     });

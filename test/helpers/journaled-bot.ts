@@ -7,6 +7,7 @@
  *   throw    throws from a timer: an uncaught exception
  *   reject   leaves a rejected promise unhandled
  *   kill     sends SIGKILL to its own process (as the OOM killer or a native crash would end it)
+ *   caught   throws, and the bot's error handler (bot.catch) ends the process with process.exit(5)
  * Writes one line per event to stdout, synchronously so that a SIGKILL loses none:
  *   s <update_id> <chat_id>   a handler started
  *   e <update_id>             a handler ended
@@ -30,6 +31,9 @@ const poisons: Record<string, () => void> = {
         }, 1),
     reject: () => void Promise.reject(new Error("poison left unhandled")),
     kill: () => process.kill(process.pid, "SIGKILL"),
+    caught: () => {
+        throw new Error("poison for bot.catch");
+    },
 };
 
 const bot = new Bot(BOT_TOKEN!, { client: { apiRoot: API_ROOT! } });
@@ -43,6 +47,7 @@ bot.on("message", async (ctx) => {
     if (OUTBOX) await ctx.reply(`r${ctx.update.update_id}`);
     say(`e ${ctx.update.update_id}`);
 });
+bot.catch(() => process.exit(5));
 const handle = run(bot, {
     store: STORE!,
     journal: { onFlush: (ids) => say(`f ${ids.join(",")}`) },
