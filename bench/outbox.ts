@@ -84,9 +84,10 @@ export async function replyLatency(sim: RemoteSimulator, count = 300): Promise<{
     for (let n = 0; n < count; n++) await direct.api.sendMessage(10_000 + n, "hi");
     const directMs = (performance.now() - started) / count;
     const queued = (await freshBot(sim)).bot;
-    const outbox = createOutbox({ api: queued.api, limits: { globalPerSecond: 100_000, privatePerSecond: 100_000 } });
+    const outbox = createOutbox({ api: queued.api, globalPerSecond: 100_000, privatePerSecond: 100_000 });
     started = performance.now();
-    for (let n = 0; n < count; n++) await outbox.sent(outbox.enqueue({ method: "sendMessage", payload: { chat_id: 10_000 + n, text: "hi" } }).id);
+    for (let n = 0; n < count; n++)
+        await outbox.sent(outbox.enqueue({ method: "sendMessage", payload: { chat_id: 10_000 + n, text: "hi" } }).id);
     const outboxMs = (performance.now() - started) / count;
     await outbox.close();
     return { directMs, outboxMs };

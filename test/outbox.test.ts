@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { afterEach, describe, it } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
-import { DeadLetterError, InvalidOptionError, type Outbox, StoreError, createOutbox, openStore } from "../src/index.js";
-import { type TestRig, startRig, until } from "./helpers/bots.js";
+import { createOutbox, DeadLetterError, InvalidOptionError, type Outbox, openStore, StoreError } from "../src/index.js";
+import { startRig, type TestRig, until } from "./helpers/bots.js";
 import { spawnScript } from "./helpers/child.js";
 import { tempDir } from "./helpers/temp-dir.js";
 
@@ -28,7 +28,9 @@ describe("outbox", () => {
         // reach the server right behind an early one (the benchmark measures the real margin).
         outbox = createOutbox({
             api: rig.bot().api,
-            limits: { globalPerSecond: 18, privatePerSecond: 4.5, groupPerMinute: 54 },
+            globalPerSecond: 18,
+            privatePerSecond: 4.5,
+            groupPerMinute: 54,
         });
         const ids = [];
         for (let n = 0; n < 8; n++) for (const chat of [1, 2, 3, -100, -200]) ids.push(outbox.enqueue(text(chat, String(n))).id);
@@ -38,13 +40,16 @@ describe("outbox", () => {
         assert.equal(rig.sim.stats(rig.token).floodRejections, 0);
         for (const chat of [1, 2, 3, -100, -200]) {
             const order = sentTexts().filter((t) => t.startsWith(`${chat}:`));
-            assert.deepEqual(order, Array.from({ length: 8 }, (_, n) => `${chat}:${n}`));
+            assert.deepEqual(
+                order,
+                Array.from({ length: 8 }, (_, n) => `${chat}:${n}`),
+            );
         }
     });
 
     it("waits out 429 retry_after and keeps the chat's order", async () => {
         rig = await startRig({ limits: { privatePerSecond: 2 } });
-        outbox = createOutbox({ api: rig.bot().api, limits: { privatePerSecond: 100, globalPerSecond: 100 } });
+        outbox = createOutbox({ api: rig.bot().api, privatePerSecond: 100, globalPerSecond: 100 });
         const ids = Array.from({ length: 5 }, (_, n) => outbox!.enqueue(text(7, String(n))).id);
         await Promise.all(ids.map((id) => outbox!.sent(id)));
         assert.ok(rig.sim.stats(rig.token).floodRejections > 0, "the simulator did push back");
@@ -91,7 +96,7 @@ describe("outbox", () => {
 
     it("serves priorities 5:3:1 without starving low", async () => {
         rig = await startRig();
-        outbox = createOutbox({ api: rig.bot().api, limits: { globalPerSecond: 50, privatePerSecond: 50 }, maxInFlight: 1 });
+        outbox = createOutbox({ api: rig.bot().api, globalPerSecond: 50, privatePerSecond: 50, maxInFlight: 1 });
         const ids: number[] = [];
         for (let chat = 1; chat <= 20; chat++) ids.push(outbox.enqueue({ ...text(chat, "low"), priority: "low" }).id);
         for (let chat = 101; chat <= 120; chat++) ids.push(outbox.enqueue({ ...text(chat, "high"), priority: "high" }).id);
@@ -99,7 +104,10 @@ describe("outbox", () => {
         const firstTwelve = sentTexts().slice(0, 12);
         const high = firstTwelve.filter((t) => t.endsWith("high")).length;
         assert.ok(high >= 9, `high first: ${firstTwelve.join(" ")}`);
-        assert.ok(firstTwelve.some((t) => t.endsWith("low")), "low is not starved");
+        assert.ok(
+            firstTwelve.some((t) => t.endsWith("low")),
+            "low is not starved",
+        );
     });
 
     it("sends scheduled messages not before their time, and idempotency keys send once", async () => {
@@ -139,7 +147,7 @@ describe("outbox", () => {
             transactions++;
             return transaction(work, options);
         };
-        outbox = createOutbox({ store, api: rig.bot().api, limits: { globalPerSecond: 1000, privatePerSecond: 1000 } });
+        outbox = createOutbox({ store, api: rig.bot().api, globalPerSecond: 1000, privatePerSecond: 1000 });
         transactions = 0; // taking the owner lock was one
         const chatOf = (n: number) => 1 + (n % 4);
         const calls = Array.from({ length: 200 }, (_, n) =>
@@ -158,7 +166,10 @@ describe("outbox", () => {
         for (const chat of [1, 2, 3, 4]) {
             const order = sentTexts().filter((t) => t.startsWith(`${chat}:`));
             const expected = Array.from({ length: 150 }, (_, n) => n).filter((n) => chatOf(n) === chat);
-            assert.deepEqual(order, expected.map((n) => `${chat}:${n}`));
+            assert.deepEqual(
+                order,
+                expected.map((n) => `${chat}:${n}`),
+            );
         }
         await outbox.close();
         outbox = undefined;

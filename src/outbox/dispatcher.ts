@@ -1,13 +1,16 @@
+import { backoffMs } from "../shared/backoff.js";
+import type { SendFailure } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
-import { type Failure, classifyFailure } from "./failure.js";
+import { settlesWithin } from "../shared/timing.js";
+import { classifyFailure, type Failure } from "./failure.js";
 import type { Limiter } from "./limiter.js";
 import type { OutboxQueue, QueuedMessage } from "./queue.js";
 
-/** Sends one API call; grammY's `api.raw[method](payload)`. */
-export type SendCall = (method: string, payload: Record<string, unknown>) => Promise<unknown>;
+/** Sends one API call, cancelled when `signal` aborts; grammY's `api.raw[method](payload, signal)`. */
+export type SendCall = (method: string, payload: Record<string, unknown>, signal: AbortSignal) => Promise<unknown>;
 
-/** What happened to a message the dispatcher finished with. */
-export type Outcome = { sent: true; result: unknown } | { sent: false; errorClass: string; description: string };
+/** How a message the dispatcher finished with ended: sent with Telegram's result, or given up. */
+export type SendResult = { sent: true; result: unknown } | { sent: false; failure: SendFailure };
 
 /** How the dispatcher works. */
 export interface DispatcherOptions {
@@ -19,13 +22,12 @@ export interface DispatcherOptions {
     maxInFlight: number;
     log: Logger;
     /** Told when a message is sent or given up. */
-    onOutcome: (id: number, outcome: Outcome) => void;
+    onFinished: (id: number, result: SendResult) => void;
 }
 
 /** Priority classes in the order the 5 : 3 : 1 rotation serves them. */
 const ROTATION = [0, 0, 0, 0, 0, 1, 1, 1, 2];
 const FIRST_RETRY_MS = 500;
-const LONGEST_RETRY_MS = 60_000;
 
 /**
  * The sending loop. Each turn it looks at the head message of every chat
@@ -38,6 +40,8 @@ const LONGEST_RETRY_MS = 60_000;
  */
 export class Dispatcher {
     private readonly inFlight = new Set<string>();
+    /** Cancels the sends in flight when a stop runs out of time. */
+    private aborter = new AbortController();
     private rotation = 0;
     private timer: NodeJS.Timeout | undefined;
     private running = false;
@@ -49,14 +53,26 @@ export class Dispatcher {
     /** Starts sending. */
     start(): void {
         this.running = true;
+        this.aborter = new AbortController();
         this.wake();
     }
 
-    /** Stops starting sends; resolves when none is in flight. */
-    async stop(): Promise<void> {
+    /**
+     * Stops starting sends and waits up to `timeoutMs` for those in flight;
+     * then cancels them. A cancelled send stays queued and goes again on the
+     * next start (if Telegram had already accepted it, that is a second
+     * copy: the outbox's at-least-once edge).
+     */
+    async stop(timeoutMs: number): Promise<void> {
         this.running = false;
         clearTimeout(this.timer);
         this.timer = undefined;
+        if (await settlesWithin(this.whenIdle(), timeoutMs)) return;
+        this.aborter.abort();
+        await this.whenIdle();
+    }
+
+    private async whenIdle(): Promise<void> {
         while (this.inFlight.size > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
     }
 
@@ -126,41 +142,39 @@ export class Dispatcher {
         limiter.consume(message.chat, isPaid(message), now);
         this.inFlight.add(message.chat);
         message.attempts++;
-        send(message.method, message.payload).then(
-            (result) => this.settle(message, { sent: true, result }),
-            (error: unknown) => this.failed(message, classifyFailure(error)),
+        const { signal } = this.aborter;
+        send(message.method, message.payload, signal).then(
+            (result) => this.finish(message, { sent: true, result }),
+            (error: unknown) => (signal.aborted ? this.release(message.chat) : this.failed(message, classifyFailure(error))),
         );
     }
 
     private failed(message: QueuedMessage, failure: Failure): void {
         const { clock, limiter, queue, maxRetries, log } = this.options;
         const now = clock();
-        if (failure.kind === "permanent") {
-            this.settle(message, { sent: false, errorClass: failure.errorClass, description: failure.description });
+        if (failure.kind === "permanent" || (failure.kind === "transient" && message.attempts > maxRetries)) {
+            this.finish(message, { sent: false, failure: failure.cause });
             return;
         }
         if (failure.kind === "flood") {
             limiter.retryAfter(message.chat, failure.retryAfterSeconds, now);
             message.attempts--; // waiting out a 429 is not a failed attempt
             message.notBefore = now + failure.retryAfterSeconds * 1000;
-        } else if (message.attempts > maxRetries) {
-            this.settle(message, { sent: false, errorClass: "retries_exhausted", description: failure.description });
-            return;
         } else {
-            const backoff = Math.min(FIRST_RETRY_MS * 2 ** (message.attempts - 1), LONGEST_RETRY_MS);
-            message.notBefore = now + backoff * (0.5 + Math.random()); // jitter: retries of many chats spread out
-            log.warn({ messageId: message.id, attempt: message.attempts, error: failure.description }, "send failed; will retry");
+            // Jitter: retries of many chats that failed together spread out.
+            message.notBefore = now + backoffMs(message.attempts, "exponential", FIRST_RETRY_MS, Math.random);
+            log.warn({ messageId: message.id, attempt: message.attempts, error: failure.cause.description }, "send failed; will retry");
         }
         queue.reschedule(message);
         this.release(message.chat);
     }
 
-    private settle(message: QueuedMessage, outcome: Outcome): void {
+    private finish(message: QueuedMessage, result: SendResult): void {
         const { queue, clock } = this.options;
-        if (outcome.sent) queue.markSent(message, outcome.result, clock());
-        else queue.markDead(message, outcome.errorClass, outcome.description, clock());
+        if (result.sent) queue.markSent(message, result.result, clock());
+        else queue.markDead(message, result.failure, clock());
         this.release(message.chat);
-        this.options.onOutcome(message.id, outcome);
+        this.options.onFinished(message.id, result);
     }
 
     private release(chat: string): void {

@@ -1,12 +1,18 @@
+import type { SendFailure } from "../shared/errors.js";
+import { readTelegramError, retryAfterSeconds } from "../shared/telegram-error.js";
+
 /**
- * What a failed send means for the message: wait and send again (429),
- * retry with backoff (network errors, 5xx), or give up (400, 403, …) with a
- * class that says why, for the dead-letter table and the metrics.
+ * What a failed send means for the message: wait and send again (`flood`,
+ * a 429), retry with backoff (`transient`: network errors, 5xx), or give up
+ * (`permanent`: 400, 403, …). `cause` is Telegram's answer, classed, as a
+ * dead letter keeps it.
  */
-export type Failure =
-    | { kind: "flood"; retryAfterSeconds: number; description: string }
-    | { kind: "transient"; description: string }
-    | { kind: "permanent"; errorClass: string; description: string };
+export interface Failure {
+    kind: "flood" | "transient" | "permanent";
+    /** Seconds Telegram asked to wait (a flood only). */
+    retryAfterSeconds: number;
+    cause: SendFailure;
+}
 
 /** Telegram's descriptions, matched case-insensitively, and the class each means. */
 const PERMANENT_CLASSES: [RegExp, string][] = [
@@ -24,21 +30,18 @@ const PERMANENT_CLASSES: [RegExp, string][] = [
 
 /** Classifies an error thrown by a grammY API call. */
 export function classifyFailure(error: unknown): Failure {
-    const fields = (typeof error === "object" && error !== null ? error : {}) as {
-        error_code?: unknown;
-        description?: unknown;
-        parameters?: { retry_after?: unknown };
-        message?: unknown;
-    };
-    const code = fields.error_code;
-    const description = String(fields.description ?? fields.message ?? error);
-    if (code === 429) {
-        const retryAfter = fields.parameters?.retry_after;
-        return { kind: "flood", retryAfterSeconds: typeof retryAfter === "number" ? retryAfter : 1, description };
-    }
-    if (typeof code === "number" && code >= 400 && code < 500) {
+    const telegram = readTelegramError(error);
+    const { errorCode, description } = telegram;
+    const cause = (errorClass: string): SendFailure => ({
+        errorClass,
+        description,
+        ...(errorCode === undefined ? {} : { errorCode }),
+        ...(telegram.parameters === undefined ? {} : { parameters: telegram.parameters }),
+    });
+    if (errorCode === 429) return { kind: "flood", retryAfterSeconds: retryAfterSeconds(telegram) ?? 1, cause: cause("flood") };
+    if (errorCode !== undefined && errorCode >= 400 && errorCode < 500) {
         const known = PERMANENT_CLASSES.find(([pattern]) => pattern.test(description));
-        return { kind: "permanent", errorClass: known?.[1] ?? (code === 403 ? "forbidden" : "bad_request"), description };
+        return { kind: "permanent", retryAfterSeconds: 0, cause: cause(known?.[1] ?? (errorCode === 403 ? "forbidden" : "bad_request")) };
     }
-    return { kind: "transient", description };
+    return { kind: "transient", retryAfterSeconds: 0, cause: cause("retries_exhausted") };
 }

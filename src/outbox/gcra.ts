@@ -42,8 +42,8 @@ export class GcraBucket {
         this.tat = Math.max(this.tat, until + this.toleranceMs);
     }
 
-    /** Whether the bucket is back to idle at `now` (it may then be forgotten). */
-    isIdle(now: number): boolean {
-        return this.tat <= now;
+    /** From this time on the bucket is as a fresh one would be, and may be forgotten. */
+    get idleAt(): number {
+        return this.tat;
     }
 }

@@ -1,3 +1,5 @@
+import { MinHeap } from "../shared/min-heap.js";
+import { positiveNumber } from "../shared/options.js";
 import { GcraBucket } from "./gcra.js";
 
 /** Telegram's sending limits as the outbox applies them, per bot. */
@@ -41,15 +43,17 @@ export class Limiter {
     private readonly global: GcraBucket;
     private readonly paid: GcraBucket;
     private readonly chats = new Map<string, GcraBucket>();
+    /** Every chat bucket once, by the time it was last seen to turn idle: what `prune` looks at. */
+    private readonly expiries = new MinHeap<string>();
     private recent429s: { chat: string; at: number }[] = [];
     private readonly limits: Required<OutboxLimits>;
 
     constructor(limits: OutboxLimits = {}) {
         this.limits = {
-            globalPerSecond: limits.globalPerSecond ?? 30,
-            paidPerSecond: limits.paidPerSecond ?? 1000,
-            privatePerSecond: limits.privatePerSecond ?? 1,
-            groupPerMinute: limits.groupPerMinute ?? 20,
+            globalPerSecond: positiveNumber("outbox.globalPerSecond", limits.globalPerSecond, 30),
+            paidPerSecond: positiveNumber("outbox.paidPerSecond", limits.paidPerSecond, 1000),
+            privatePerSecond: positiveNumber("outbox.privatePerSecond", limits.privatePerSecond, 1),
+            groupPerMinute: positiveNumber("outbox.groupPerMinute", limits.groupPerMinute, 20),
         };
         this.global = pacedBucket(this.limits.globalPerSecond, 1000);
         this.paid = pacedBucket(this.limits.paidPerSecond, 1000);
@@ -57,7 +61,8 @@ export class Limiter {
 
     /** Milliseconds until a message to `chat` may leave (0: now). */
     waitMs(chat: string, paid: boolean, now: number): number {
-        return Math.max((paid ? this.paid : this.global).waitMs(now), this.chat(chat).waitMs(now));
+        // A chat without a bucket has a fresh one's answer, 0: looking must not create buckets.
+        return Math.max((paid ? this.paid : this.global).waitMs(now), this.chats.get(chat)?.waitMs(now) ?? 0);
     }
 
     /** Milliseconds until the bot-wide bucket admits anything. */
@@ -67,8 +72,14 @@ export class Limiter {
 
     /** Records a message to `chat` leaving now. */
     consume(chat: string, paid: boolean, now: number): void {
+        this.prune(now);
         (paid ? this.paid : this.global).consume(now);
         this.chat(chat).consume(now);
+    }
+
+    /** Number of chats whose buckets are kept (those not idle yet, and any not pruned since). */
+    get chatCount(): number {
+        return this.chats.size;
     }
 
     /** Applies a 429 from `chat` with `retry_after` seconds. */
@@ -80,19 +91,30 @@ export class Limiter {
         if (this.recent429s.length >= CROWD_SIZE) this.global.blockUntil(until);
     }
 
-    /** Forgets chat buckets that are idle, so memory follows the active chats. */
+    /**
+     * Forgets chat buckets that are back to their fresh state, so memory
+     * follows the chats sent to recently, not every chat ever. Runs on every
+     * send; costs a look at the heap when nothing is due, and otherwise work
+     * in proportion to the buckets whose time came (one still busy goes back
+     * in at its new idle time).
+     */
     prune(now: number): void {
-        for (const [chat, bucket] of this.chats) if (bucket.isIdle(now)) this.chats.delete(chat);
+        while (this.expiries.peekKey() <= now) {
+            const chat = this.expiries.pop()!;
+            const bucket = this.chats.get(chat)!;
+            if (bucket.idleAt <= now) this.chats.delete(chat);
+            else this.expiries.push(bucket.idleAt, chat);
+        }
     }
 
     private chat(chat: string): GcraBucket {
         let bucket = this.chats.get(chat);
         if (bucket === undefined) {
             const isPrivate = /^\d+$/.test(chat);
-            bucket = isPrivate
-                ? pacedBucket(this.limits.privatePerSecond, 1000)
-                : pacedBucket(this.limits.groupPerMinute, 60_000);
+            bucket = isPrivate ? pacedBucket(this.limits.privatePerSecond, 1000) : pacedBucket(this.limits.groupPerMinute, 60_000);
             this.chats.set(chat, bucket);
+            // Due right away: the first prune after its first send finds its real idle time.
+            this.expiries.push(0, chat);
         }
         return bucket;
     }

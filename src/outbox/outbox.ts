@@ -1,27 +1,24 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import { InvalidOptionError, SluiceError } from "../shared/errors.js";
-import { type Logger, componentLogger } from "../shared/logger.js";
-import { OwnerLock } from "../store/owner-lock.js";
-import { type Store, openStore } from "../store/store.js";
+import { botIdOfToken } from "../shared/bot-id.js";
+import { DeadLetterError, InvalidOptionError, SluiceError } from "../shared/errors.js";
+import { componentLogger, type Logger } from "../shared/logger.js";
+import { milliseconds, wholeNumber } from "../shared/options.js";
 import { sleep } from "../shared/timing.js";
-import { Dispatcher, type Outcome, type SendCall } from "./dispatcher.js";
+import { OwnerLock } from "../store/owner-lock.js";
+import { openStore, type Store } from "../store/store.js";
+import { Dispatcher, type SendCall, type SendResult } from "./dispatcher.js";
 import { Limiter, type OutboxLimits } from "./limiter.js";
 import { type Enqueued, type MessageStatus, OutboxQueue, PRIORITIES, type Priority } from "./queue.js";
 
-/** Options of `createOutbox`. */
-export interface OutboxOptions {
-    /**
-     * Where the queue lives: a SQLite path or an opened store (shared with
-     * the journal). Without it, the queue is in memory and dies with the process.
-     */
-    store?: string | Store;
-    /** The grammY API to send with (`bot.api`); its token's bot id keys the queue. */
-    api: { token: string; raw: object };
-    /** Telegram's limits as the outbox should respect them. */
-    limits?: OutboxLimits;
+/**
+ * How an outbox sends: Telegram's limits as it should keep them, and its
+ * retries and retention. The same shape for `run(bot, { outbox })` and
+ * `createOutbox`.
+ */
+export interface OutboxSettings extends OutboxLimits {
     /** Network errors and 5xx answers are retried this often before a message is dead. @default 5 */
     maxRetries?: number;
-    /** Calls in flight at once, over all chats. @default 50 */
+    /** Calls in flight at once, over all chats (at least 1). @default 50 */
     maxInFlight?: number;
     /**
      * Sent and cancelled messages are kept this long (their results answer a
@@ -30,8 +27,20 @@ export interface OutboxOptions {
      * @default 86_400_000 (a day)
      */
     keepSentMs?: number;
+}
+
+/** Options of `createOutbox`: where the queue lives, what it sends with, and its settings. */
+export interface OutboxOptions extends OutboxSettings {
+    /**
+     * Where the queue lives: a SQLite path or an opened store (shared with
+     * the journal). Without it, the queue is in memory and dies with the process.
+     */
+    store?: string | Store;
+    /** The grammY API to send with (`bot.api`); its token's bot id keys the queue. */
+    api: { token: string; raw: object };
     /** Time source, for tests. @default Date.now */
     clock?: () => number;
+    /** pino logger; sluice's quiet default otherwise. */
     logger?: Logger;
 }
 
@@ -65,17 +74,6 @@ interface GroupedEnqueue {
  */
 export const dispatching = new AsyncLocalStorage<boolean>();
 
-/** A message the outbox gave up on: `code` is `DEAD_LETTER`, `errorClass` says why. */
-export class DeadLetterError extends SluiceError {
-    constructor(
-        readonly messageId: number,
-        readonly errorClass: string,
-        readonly description: string,
-    ) {
-        super("DEAD_LETTER", `Outbox message ${messageId} was not sent (${errorClass}): ${description}`);
-    }
-}
-
 /**
  * A persistent, rate-limited, ordered queue of outbound Bot API calls.
  * Messages to one chat leave in the order they were enqueued, one at a time;
@@ -94,6 +92,7 @@ export class Outbox {
     private readonly keepSentMs: number;
     private readonly pruneTimer: NodeJS.Timeout;
     private readonly waiting = new Map<number, { resolve: (result: unknown) => void; reject: (error: Error) => void }[]>();
+    private closed: Promise<void> | undefined;
 
     /** @internal Use `createOutbox`. */
     constructor(
@@ -101,28 +100,26 @@ export class Outbox {
         private readonly ownsStore: boolean,
         options: OutboxOptions,
     ) {
-        const botId = Number(options.api.token.split(":")[0]);
-        if (!Number.isSafeInteger(botId) || botId <= 0) {
-            throw new InvalidOptionError("api", "expected a grammY Api whose token starts with the bot id (`123:abc`)");
-        }
-        this.keepSentMs = options.keepSentMs ?? DAY_MS;
-        if (!(this.keepSentMs >= 0)) throw new InvalidOptionError("keepSentMs", `expected milliseconds >= 0, got ${this.keepSentMs}`);
+        const botId = botIdOfToken(options.api.token, "api");
+        this.keepSentMs = milliseconds("outbox.keepSentMs", options.keepSentMs, DAY_MS);
+        const maxRetries = wholeNumber("outbox.maxRetries", options.maxRetries, 5, 0);
+        const maxInFlight = wholeNumber("outbox.maxInFlight", options.maxInFlight, 50);
+        this.limiter = new Limiter(options);
         this.clock = options.clock ?? Date.now;
         // In memory nothing is shared; on a file, a second dispatcher would send every message twice.
         this.lock = store.inMemory ? undefined : OwnerLock.acquire(store, botId, "outbox");
         this.queue = new OutboxQueue(store, botId);
-        const raw = options.api.raw as Record<string, (payload: Record<string, unknown>) => Promise<unknown>>;
-        const send: SendCall = (method, payload) => dispatching.run(true, () => raw[method]!(payload));
-        this.limiter = new Limiter(options.limits);
+        const raw = options.api.raw as Record<string, (payload: Record<string, unknown>, signal: AbortSignal) => Promise<unknown>>;
+        const send: SendCall = (method, payload, signal) => dispatching.run(true, () => raw[method]!(payload, signal));
         this.dispatcher = new Dispatcher({
             send,
             queue: this.queue,
             limiter: this.limiter,
             clock: this.clock,
-            maxRetries: options.maxRetries ?? 5,
-            maxInFlight: options.maxInFlight ?? 50,
+            maxRetries,
+            maxInFlight,
             log: componentLogger("outbox", options.logger),
-            onOutcome: (id, outcome) => this.settle(id, outcome),
+            onFinished: (id, result) => this.answerWaiters(id, result),
         });
         this.dispatcher.start();
         this.pruneSent();
@@ -173,7 +170,7 @@ export class Outbox {
         if (group.length === 0) return;
         try {
             const queued = this.enqueueMany(group.map((entry) => entry.message));
-            group.forEach((entry, index) => entry.resolve(queued[index]!));
+            for (const [index, entry] of group.entries()) entry.resolve(queued[index]!);
         } catch (error) {
             for (const entry of group) entry.reject(error);
         }
@@ -200,10 +197,7 @@ export class Outbox {
         const status = this.queue.status(id);
         if (status === undefined) return Promise.reject(new InvalidOptionError("id", `no outbox message ${id}`));
         if (status.state === "sent") return Promise.resolve(status.result);
-        if (status.state !== "queued") {
-            const { errorClass, description } = status.error ?? { errorClass: status.state, description: status.state };
-            return Promise.reject(new DeadLetterError(id, errorClass, description));
-        }
+        if (status.state !== "queued") return Promise.reject(new DeadLetterError(id, status.error!));
         return new Promise((resolve, reject) => {
             const list = this.waiting.get(id) ?? [];
             list.push({ resolve, reject });
@@ -219,7 +213,7 @@ export class Outbox {
     /** Cancels a queued message not yet in flight; `false` if it is too late (or unknown). */
     cancel(id: number): boolean {
         const cancelled = this.queue.cancel(id, this.clock(), (message) => this.dispatcher.isInFlight(message));
-        if (cancelled) this.settle(id, { sent: false, errorClass: "cancelled", description: "cancelled" });
+        if (cancelled) this.answerWaiters(id, { sent: false, failure: this.queue.status(id)!.error! });
         return cancelled;
     }
 
@@ -259,22 +253,38 @@ export class Outbox {
         }
     }
 
-    /** Stops sending (what is queued stays for the next start) and closes a store it opened. */
-    async close(): Promise<void> {
+    /**
+     * Stops sending and closes a store it opened (idempotent). Sends in flight
+     * get up to `timeoutMs` to finish and are then cancelled; what is queued,
+     * cancelled sends included, stays for the next start. Callers still
+     * waiting in `sent` are answered with `SluiceError("OUTBOX_CLOSED")`.
+     */
+    close(timeoutMs = Infinity): Promise<void> {
+        this.closed ??= this.shutDown(timeoutMs);
+        return this.closed;
+    }
+
+    private async shutDown(timeoutMs: number): Promise<void> {
         this.storeGroup();
         clearInterval(this.pruneTimer);
-        await this.dispatcher.stop();
+        await this.dispatcher.stop(timeoutMs);
+        const closed = new SluiceError(
+            "OUTBOX_CLOSED",
+            "The outbox closed before this message was sent; it stays queued for the next start.",
+        );
+        for (const list of this.waiting.values()) for (const waiter of list) waiter.reject(closed);
+        this.waiting.clear();
         this.lock?.release();
         if (this.ownsStore) this.store.close();
     }
 
-    private settle(id: number, outcome: Outcome): void {
+    private answerWaiters(id: number, result: SendResult): void {
         const list = this.waiting.get(id);
         if (list === undefined) return;
         this.waiting.delete(id);
         for (const waiter of list) {
-            if (outcome.sent) waiter.resolve(outcome.result);
-            else waiter.reject(new DeadLetterError(id, outcome.errorClass, outcome.description));
+            if (result.sent) waiter.resolve(result.result);
+            else waiter.reject(new DeadLetterError(id, result.failure));
         }
     }
 }

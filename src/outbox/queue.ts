@@ -1,6 +1,7 @@
 import type { Statement } from "better-sqlite3";
-import type { Store } from "../store/store.js";
+import type { SendFailure } from "../shared/errors.js";
 import { Fifo } from "../shared/fifo.js";
+import type { Store } from "../store/store.js";
 
 /** Priority of an outbound message: served 5 : 3 : 1 when all three wait. */
 export type Priority = "high" | "normal" | "low";
@@ -35,8 +36,8 @@ export interface MessageStatus {
     attempts: number;
     /** Telegram's result, once sent. */
     result?: unknown;
-    /** Why it was given up (dead) */
-    error?: { errorClass: string; description: string };
+    /** Why it was given up (dead or cancelled), with Telegram's answer where there was one. */
+    error?: SendFailure;
 }
 
 /** Rows deleted per statement when pruning. */
@@ -54,6 +55,8 @@ interface Row {
     result: string | null;
     error: string | null;
     error_class: string | null;
+    error_code: number | null;
+    error_parameters: string | null;
 }
 
 /**
@@ -82,13 +85,15 @@ export class OutboxQueue {
             queued: sql("SELECT * FROM outbox_messages WHERE bot_id = ? AND state = 'queued' ORDER BY id"),
             sent: sql("UPDATE outbox_messages SET state = 'sent', result = ?, attempts = ?, finished_at = ? WHERE id = ?"),
             dead: sql(
-                "UPDATE outbox_messages SET state = 'dead', error = ?, error_class = ?, attempts = ?, finished_at = ? WHERE id = ?",
+                `UPDATE outbox_messages SET state = 'dead', error = ?, error_class = ?, error_code = ?, error_parameters = ?,
+                     attempts = ?, finished_at = ? WHERE id = ?`,
             ),
             reschedule: sql("UPDATE outbox_messages SET not_before = ?, attempts = ? WHERE id = ?"),
             cancel: sql("UPDATE outbox_messages SET state = 'cancelled', finished_at = ? WHERE id = ? AND state = 'queued'"),
             deadLetters: sql("SELECT * FROM outbox_messages WHERE bot_id = ? AND state = 'dead' ORDER BY id"),
             requeue: sql(
-                "UPDATE outbox_messages SET state = 'queued', attempts = 0, error = NULL, error_class = NULL, not_before = ? WHERE bot_id = ? AND id = ? AND state = 'dead'",
+                `UPDATE outbox_messages SET state = 'queued', attempts = 0, error = NULL, error_class = NULL, error_code = NULL,
+                     error_parameters = NULL, not_before = ? WHERE bot_id = ? AND id = ? AND state = 'dead'`,
             ),
             purge: sql("DELETE FROM outbox_messages WHERE bot_id = ? AND state = 'dead'"),
             // In slices, so a large backlog of old rows never holds the thread (or the write lock) for long.
@@ -111,11 +116,7 @@ export class OutboxQueue {
         return this.store.transaction(() => messages.map(({ message, idempotencyKey }) => this.insert(message, idempotencyKey, now)));
     }
 
-    private insert(
-        message: Omit<QueuedMessage, "id" | "attempts">,
-        idempotencyKey: string | undefined,
-        now: number,
-    ): Enqueued {
+    private insert(message: Omit<QueuedMessage, "id" | "attempts">, idempotencyKey: string | undefined, now: number): Enqueued {
         if (idempotencyKey !== undefined) {
             const earlier = this.sql.byKey!.get(this.botId, idempotencyKey) as { id: number } | undefined;
             if (earlier !== undefined) return { id: earlier.id, duplicate: true };
@@ -141,9 +142,18 @@ export class OutboxQueue {
         this.untrack(message);
     }
 
-    /** Moves a message to the dead letters and takes it off its chat's queue. */
-    markDead(message: QueuedMessage, errorClass: string, description: string, now: number): void {
-        this.sql.dead!.run(description, errorClass, message.attempts, now, message.id);
+    /** Moves a message to the dead letters, with why, and takes it off its chat's queue. */
+    markDead(message: QueuedMessage, failure: SendFailure, now: number): void {
+        const parameters = failure.parameters === undefined ? null : JSON.stringify(failure.parameters);
+        this.sql.dead!.run(
+            failure.description,
+            failure.errorClass,
+            failure.errorCode ?? null,
+            parameters,
+            message.attempts,
+            now,
+            message.id,
+        );
         this.untrack(message);
     }
 
@@ -233,6 +243,16 @@ function toStatus(row: Row): MessageStatus {
         chat: row.chat_key,
         attempts: row.attempts,
         ...(row.result === null ? {} : { result: JSON.parse(row.result) as unknown }),
-        ...(row.error_class === null ? {} : { error: { errorClass: row.error_class, description: row.error ?? "" } }),
+        ...(row.error_class === null ? {} : { error: failureOf(row, row.error_class) }),
+        ...(row.state === "cancelled" ? { error: { errorClass: "cancelled", description: "cancelled before it was sent" } } : {}),
+    };
+}
+
+function failureOf(row: Row, errorClass: string): SendFailure {
+    return {
+        errorClass,
+        description: row.error ?? "",
+        ...(row.error_code === null ? {} : { errorCode: row.error_code }),
+        ...(row.error_parameters === null ? {} : { parameters: JSON.parse(row.error_parameters) as Record<string, unknown> }),
     };
 }

@@ -1,18 +1,40 @@
 import { InputFile, type Transformer } from "grammy";
+import { DeadLetterError } from "../shared/errors.js";
 import { currentUpdateScope } from "../shared/update-scope.js";
-import { DeadLetterError, type Outbox, dispatching } from "./outbox.js";
+import { dispatching, type Outbox } from "./outbox.js";
 
 /** Chat-bound methods whose calls go through the persistent queue. */
 const QUEUED_METHODS = new Set([
-    "sendMessage", "sendPhoto", "sendDocument", "sendVideo", "sendAnimation", "sendAudio", "sendVoice",
-    "sendVideoNote", "sendSticker", "sendLocation", "sendVenue", "sendContact", "sendPoll", "sendDice",
-    "sendMediaGroup", "sendInvoice", "sendGame", "copyMessage", "copyMessages", "forwardMessage",
-    "forwardMessages", "editMessageText", "editMessageCaption", "editMessageMedia", "editMessageReplyMarkup",
-    "deleteMessage", "deleteMessages", "pinChatMessage", "unpinChatMessage",
+    "sendMessage",
+    "sendPhoto",
+    "sendDocument",
+    "sendVideo",
+    "sendAnimation",
+    "sendAudio",
+    "sendVoice",
+    "sendVideoNote",
+    "sendSticker",
+    "sendLocation",
+    "sendVenue",
+    "sendContact",
+    "sendPoll",
+    "sendDice",
+    "sendMediaGroup",
+    "sendInvoice",
+    "sendGame",
+    "copyMessage",
+    "copyMessages",
+    "forwardMessage",
+    "forwardMessages",
+    "editMessageText",
+    "editMessageCaption",
+    "editMessageMedia",
+    "editMessageReplyMarkup",
+    "deleteMessage",
+    "deleteMessages",
+    "pinChatMessage",
+    "unpinChatMessage",
 ]);
-
-/** Dead-letter classes that Telegram answered with 403 rather than 400. */
-const FORBIDDEN_CLASSES = new Set(["blocked_by_user", "user_deactivated", "kicked_from_chat", "not_a_member", "forbidden"]);
 
 /**
  * A grammY API transformer that routes chat-bound send/edit/delete calls into
@@ -38,9 +60,10 @@ export function outboxTransformer(outbox: Outbox): Transformer {
             // grammY's response envelope; its own callApi turns ok:false into a GrammyError for the caller.
             return { ok: true, result: (await outbox.sent(id)) as never };
         } catch (error) {
-            if (!(error instanceof DeadLetterError)) throw error;
-            const errorCode = FORBIDDEN_CLASSES.has(error.errorClass) ? 403 : 400;
-            return { ok: false, error_code: errorCode, description: error.description };
+            // Telegram's own answer, as grammY turns it into a GrammyError; without one (network errors,
+            // cancelled), the DeadLetterError itself, which says so.
+            if (!(error instanceof DeadLetterError) || error.errorCode === undefined) throw error;
+            return { ok: false, error_code: error.errorCode, description: error.description, parameters: error.parameters };
         }
     };
 }

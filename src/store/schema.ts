@@ -104,4 +104,9 @@ export const MIGRATIONS: readonly string[] = [
     ALTER TABLE journal_quarantine ADD COLUMN judgement TEXT;  -- observed-exit | repeated-hard-deaths; NULL before schema 4
     ALTER TABLE journal_quarantine ADD COLUMN last_exit TEXT;
     `,
+    // 5: a dead letter keeps Telegram's own answer, not only its description.
+    `
+    ALTER TABLE outbox_messages ADD COLUMN error_code INTEGER;  -- Telegram's error_code; NULL after network errors or when cancelled
+    ALTER TABLE outbox_messages ADD COLUMN error_parameters TEXT;  -- Telegram's parameters (JSON), if any
+    `,
 ];

@@ -14,7 +14,8 @@ const bot = new Bot(BOT_TOKEN!, { client: { apiRoot: API_ROOT! } });
 const outbox = createOutbox({
     store: STORE!,
     api: bot.api,
-    limits: { globalPerSecond: 1000, privatePerSecond: 100 },
+    globalPerSecond: 1000,
+    privatePerSecond: 100,
 });
 const ids: number[] = [];
 for (let n = 0; n < Number(COUNT); n++) {
