@@ -5,8 +5,8 @@
  * update's handler finished.
  */
 import type { RemoteSimulator } from "../src/simulator/index.js";
+import { chatAndUser, freshBot, type RunnerName, runners, start, until } from "./rig.js";
 import { percentile } from "./stats.js";
-import { type RunnerName, chatAndUser, freshBot, runners, start, until } from "./rig.js";
 
 const FLOOD = 1_000;
 const QUIET_CHATS = 100;

@@ -26,12 +26,9 @@ function heap(): number {
     return process.memoryUsage().heapUsed;
 }
 
-const sink = lib.createConcurrentSink<Ctx["update"]>(
-    { consume: (update) => middleware({ update }, next) },
-    async (error) => {
-        throw error;
-    },
-);
+const sink = lib.createConcurrentSink<Ctx["update"]>({ consume: (update) => middleware({ update }, next) }, async (error) => {
+    throw error;
+});
 
 const baseline = heap();
 let peak = baseline;

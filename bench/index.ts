@@ -8,9 +8,9 @@ import { forkSimulator } from "../src/simulator/index.js";
 import { quietP99 } from "./fairness.js";
 import { journaledThroughput, removeJournalFiles, resumeTime } from "./journal.js";
 import { heapAfterChats } from "./memory.js";
-import { type DeliveryResult, TELEGRAM_LIMITS, delivery, enqueueRate, replyLatency } from "./outbox.js";
+import { type DeliveryResult, delivery, enqueueRate, replyLatency, TELEGRAM_LIMITS } from "./outbox.js";
 import { median } from "./stats.js";
-import { UPDATES, bareLoop, runnerThroughput } from "./throughput.js";
+import { bareLoop, runnerThroughput, UPDATES } from "./throughput.js";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const ROUND_TRIP_MS = 5;

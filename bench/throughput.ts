@@ -5,7 +5,7 @@
  * for any runner built on grammY's client.
  */
 import type { RemoteSimulator } from "../src/simulator/index.js";
-import { type RunnerName, chatAndUser, freshBot, runners, start, until } from "./rig.js";
+import { chatAndUser, freshBot, type RunnerName, runners, start, until } from "./rig.js";
 
 export const UPDATES = 100_000;
 const CHATS = 1_000;

@@ -7,7 +7,6 @@
 import { Bot, type Context } from "grammy";
 import { createLogger, run } from "../src/index.js";
 import { createSimulator } from "../src/simulator/index.js";
-import { percentile } from "../bench/stats.js";
 import { installHandlers } from "./echo-bot.js";
 
 const token = process.env.BOT_TOKEN;
@@ -101,4 +100,10 @@ async function runDemo(): Promise<void> {
             `(from a message's arrival at the API to its handler starting)`,
     );
     console.log(`  the flooding chat         ${FLOOD_MESSAGES} updates, one at a time, in order, in its own lane`);
+}
+
+/** The q-quantile (0..1) of some numbers, nearest rank. */
+function percentile(values: readonly number[], q: number): number {
+    const sorted = [...values].sort((a, b) => a - b);
+    return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? 0;
 }

@@ -1,22 +1,33 @@
 /**
  * sluice: fast, ordered and crash-safe long polling for grammY bots.
- * A drop-in for `@grammyjs/runner`: same names, same options, same handle.
+ *
+ * A drop-in for `@grammyjs/runner`: `run`, `createRunner`, `createSource`,
+ * `createUpdateFetcher`, the three sinks, `sequentialize` and their types keep
+ * the reference's names and shapes (test/types/runner-compat.ts has the
+ * compiler check it). Not provided (yet) of the reference's exports:
+ * `distribute` and `BotWorker` (worker threads), and `DecayingDeque` (the
+ * reference's internal queue; sluice's sinks schedule with per-chat lanes).
+ *
+ * The rest is sluice's own: the journal (`store`), the outbox, typed errors.
+ * The Bot API simulator is exported separately, as `sluice/simulator`.
  */
-export { run, type RunHandle, type RunOptions } from "./run/run.js";
-export { Journal, type JournalOptions, type QuarantinedUpdate } from "./journal/journal.js";
-export { Store, openStore } from "./store/store.js";
-export { DeadLetterError, Outbox, createOutbox, type OutboundMessage, type OutboxOptions } from "./outbox/outbox.js";
+
+export type { Judgement } from "./journal/attempts.js";
+// The journal and its store.
+export type { JournalHandle, JournalOptions, QuarantinedUpdate } from "./journal/journal.js";
 export type { OutboxLimits } from "./outbox/limiter.js";
+// The outbox.
+export { createOutbox, type OutboundMessage, type Outbox, type OutboxOptions, type OutboxSettings } from "./outbox/outbox.js";
 export type { Enqueued, MessageState, MessageStatus, Priority } from "./outbox/queue.js";
+export type { RunOutboxOptions } from "./run/persistence.js";
+// run(): the runner with the journal and the outbox composed in.
+export { type RunHandle, type RunOptions, run } from "./run/run.js";
+export type { Constraint } from "./runner/constraint.js";
+export { type BotAdapter, createUpdateFetcher, type FetchOptions, type RunnerOptions, type UpdateFetcher } from "./runner/fetcher.js";
+export type { TimeoutHandler, TimeoutInfo } from "./runner/lanes.js";
+// The runner: the reference-compatible core.
 export { createRunner, type RunnerHandle, type RunnerLifecycleOptions } from "./runner/runner.js";
-export {
-    createUpdateFetcher,
-    type BotAdapter,
-    type FetchOptions,
-    type RunnerOptions,
-    type UpdateFetcher,
-} from "./runner/fetcher.js";
-export { createSource, type SourceOptions, type UpdateSource, type UpdateSupplier } from "./runner/source.js";
+export { sequentialize } from "./runner/sequentialize.js";
 export {
     createBatchSink,
     createConcurrentSink,
@@ -25,16 +36,20 @@ export {
     type UpdateConsumer,
     type UpdateSink,
 } from "./runner/sink.js";
-export type { TimeoutHandler, TimeoutInfo } from "./runner/lanes.js";
-export { sequentialize } from "./runner/sequentialize.js";
-export { chatAndUserOfUpdate, chatIdOfUpdate, type Constraint } from "./runner/constraint.js";
+export { createSource, type SourceOptions, type UpdateSource, type UpdateSupplier } from "./runner/source.js";
+// Errors and logging.
 export {
     ConflictError,
-    InvalidOptionError,
-    SluiceError,
-    StoreError,
-    UnauthorizedError,
     type ConflictReason,
+    DeadLetterError,
+    InvalidOptionError,
+    type SendFailure,
+    SluiceError,
+    type SluiceErrorCode,
+    StoreError,
     type StoreProblem,
+    UnauthorizedError,
 } from "./shared/errors.js";
 export { createLogger, type Logger } from "./shared/logger.js";
+export { chatAndUserOfUpdate, chatIdOfUpdate } from "./shared/update-chat.js";
+export { openStore, type Store } from "./store/store.js";

@@ -5,9 +5,10 @@ import { afterEach, describe, it } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
 import Database from "better-sqlite3";
 import type { Update } from "grammy/types";
-import { Journal, StoreError, createLogger, openStore, run } from "../src/index.js";
+import { createLogger, openStore, run, StoreError } from "../src/index.js";
+import { Journal } from "../src/journal/journal.js";
 import { MIGRATIONS } from "../src/store/schema.js";
-import { type TestRig, startRig, until } from "./helpers/bots.js";
+import { startRig, type TestRig, until } from "./helpers/bots.js";
 import { spawnScript } from "./helpers/child.js";
 import { tempDir } from "./helpers/temp-dir.js";
 
@@ -54,7 +55,7 @@ describe("journal", () => {
                 message: {
                     message_id: 1,
                     date: 1_700_000_000,
-                    chat: { id: -1001234567890123, type: "supergroup", title: "héllo 🎉 \u0000 \"quoted\"" },
+                    chat: { id: -1001234567890123, type: "supergroup", title: 'héllo 🎉 \u0000 "quoted"' },
                     from: { id: 9007199254740991, is_bot: false, first_name: "Ä" },
                     text: "x".repeat(5_000),
                     entities: [{ type: "bold", offset: 0, length: 1 }],
@@ -82,7 +83,11 @@ describe("journal", () => {
         for (const migration of MIGRATIONS.slice(0, 2)) old.exec(migration);
         old.pragma("user_version = 2");
         const batch = [message(5, 1), message(6, 2), message(7, 1)];
-        old.prepare("INSERT INTO journal_batches (bot_id, updates, done) VALUES (?, ?, ?)").run(42, JSON.stringify(batch), Buffer.from([2]));
+        old.prepare("INSERT INTO journal_batches (bot_id, updates, done) VALUES (?, ?, ?)").run(
+            42,
+            JSON.stringify(batch),
+            Buffer.from([2]),
+        );
         old.prepare("INSERT INTO journal_offsets (bot_id, next_offset) VALUES (?, ?)").run(42, 8);
         old.close();
 
@@ -129,7 +134,10 @@ describe("journal", () => {
 
         const second = Journal.open<Update>(store, 42, { maxAttempts: 2 });
         const afterOne = second.recover();
-        assert.deepEqual(afterOne.updates.map((u) => u.update_id), [1, 2, 3]);
+        assert.deepEqual(
+            afterOne.updates.map((u) => u.update_id),
+            [1, 2, 3],
+        );
         assert.equal(afterOne.suspects.size, 0, "one death among others is no evidence");
         await second.markStarted(1); // running again at the next death; 3 was not started this time
 
@@ -151,7 +159,7 @@ describe("journal", () => {
             const journal = Journal.open<Update>(store, 42, { maxAttempts: 2 });
             return { journal, recovery: journal.recover() };
         };
-        let { journal } = lives();
+        const { journal } = lives();
         journal.append([message(1, 1), message(2, 2), message(3, 3)], 4);
         void journal.markStarted(1);
         void journal.markStarted(2);
@@ -178,7 +186,11 @@ describe("journal", () => {
         ({ journal: next, recovery } = lives());
         const [convicted] = next.quarantined();
         assert.deepEqual([convicted?.updateId, convicted?.attempts, convicted?.judgement], [2, 2, "repeated-hard-deaths"]);
-        assert.deepEqual(recovery.updates.map((u) => u.update_id), [3], "update 3 is still only a suspect");
+        assert.deepEqual(
+            recovery.updates.map((u) => u.update_id),
+            [3],
+            "update 3 is still only a suspect",
+        );
         next.close();
         store.close();
     });
@@ -200,7 +212,10 @@ describe("journal", () => {
         for (let death = 1; death <= 2; death++) {
             const replay = Journal.open<Update>(store, 42, { logger });
             const { updates, suspects } = replay.recover();
-            assert.deepEqual(updates.map((u) => u.update_id), [1, 2]);
+            assert.deepEqual(
+                updates.map((u) => u.update_id),
+                [1, 2],
+            );
             // Update 2 never started, but without a log no start can be ruled out: one too many, never one too few.
             assert.deepEqual([...suspects.keys()], death === 2 ? [1, 2] : []);
         }
@@ -281,7 +296,7 @@ describe("journal", () => {
         await until(() => again.length === 1);
         await handle.stop();
         assert.deepEqual(again, [7]);
-        assert.throws(() => handle.start(), { code: "JOURNAL_CLOSED" });
+        assert.throws(() => handle.start(), { code: "HANDLE_STOPPED", message: /closed its journal when it stopped/ });
     });
 
     it("stops polling with STORE_FULL naming the file when the store fills up, and loses nothing", async () => {
@@ -374,6 +389,37 @@ describe("journal", () => {
         const check = openStore(path);
         assert.equal(Journal.open(check, botId).unfinishedCount(), 0);
         check.close();
+    });
+
+    it("never marks an update done before its handler ran: a suspect whose sink timeout passes while it waits for its trial", async () => {
+        rig = await startRig();
+        const path = join(dir, "timeout-before-trial.db");
+        const botId = rig.botInfo.id;
+        const store = openStore(path);
+        for (let death = 0; death < 2; death++) {
+            const journal = Journal.open<Update>(store, botId); // abandoned: a death without a record
+            journal.recover();
+            if (death === 0) journal.append([message(1, 5), message(2, 5)], 3);
+            await journal.markStarted(1);
+        }
+        store.close();
+        const events: string[] = [];
+        const bot = rig.bot();
+        bot.on("message", async (ctx) => {
+            events.push(`start ${ctx.update.update_id}`);
+            await delay(10);
+            events.push(`end ${ctx.update.update_id}`);
+        });
+        const handle = run(bot, {
+            store: path,
+            signals: false,
+            journal: { onFlush: (ids) => void (ids.includes(1) && events.push("1 recorded done")) },
+            sink: { timeout: { milliseconds: 5, handler: (update) => void events.push(`timeout ${update.update_id}`) } },
+        });
+        await until(() => events.includes("end 1") && events.includes("end 2"), 5_000, "both updates");
+        await handle.stop();
+        assert.ok(events.indexOf("timeout 1") < events.indexOf("start 1"), `update 1 timed out while it waited: ${events.join(", ")}`);
+        assert.ok(events.indexOf("start 1") < events.indexOf("1 recorded done"), `recorded done only after it ran: ${events.join(", ")}`);
     });
 
     it("counts a handler that timed out as done, so it is not replayed", async () => {

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
-import { ConflictError, UnauthorizedError, createLogger, run } from "../src/index.js";
-import { type TestRig, startRig, until } from "./helpers/bots.js";
+import { ConflictError, createLogger, run, UnauthorizedError } from "../src/index.js";
+import { startRig, type TestRig, until } from "./helpers/bots.js";
 
 let rig: TestRig | undefined;
 const quiet = createLogger({ level: "silent" });
@@ -31,7 +31,11 @@ describe("run(bot) against the simulator", () => {
         }
         assert.equal(byChat.size, 30);
         for (const [chat, seen] of byChat) {
-            assert.deepEqual(seen, [...seen].sort((a, b) => a - b), `chat ${chat} replied out of order`);
+            assert.deepEqual(
+                seen,
+                [...seen].sort((a, b) => a - b),
+                `chat ${chat} replied out of order`,
+            );
             assert.equal(seen.length, 10);
         }
     });

@@ -38,7 +38,10 @@ describe("source", () => {
             }
         }
         assert.ok(supplier.calls.every((call) => call.openAtOnce === 1));
-        assert.deepEqual(received, Array.from({ length: 300 }, (_, i) => i + 1));
+        assert.deepEqual(
+            received,
+            Array.from({ length: 300 }, (_, i) => i + 1),
+        );
     });
 
     it("respects the pace the runner sets", async () => {
@@ -110,6 +113,9 @@ describe("createRunner", () => {
         assert.equal(handle.isRunning(), true);
         await handle.stop();
         assert.equal(handle.isRunning(), false);
-        assert.deepEqual(got, Array.from({ length: 100 }, (_, i) => i + 1));
+        assert.deepEqual(
+            got,
+            Array.from({ length: 100 }, (_, i) => i + 1),
+        );
     });
 });

@@ -1,14 +1,14 @@
 import type { Transformer } from "grammy";
-import { InvalidOptionError } from "../shared/errors.js";
 import { Journal, type JournalOptions } from "../journal/journal.js";
-import type { Logger } from "../shared/logger.js";
-import type { OutboxLimits } from "../outbox/limiter.js";
-import { type Outbox, type OutboxOptions, createOutbox } from "../outbox/outbox.js";
+import { createOutbox, type Outbox, type OutboxSettings } from "../outbox/outbox.js";
 import { outboxTransformer } from "../outbox/transformer.js";
-import { type Store, openStore } from "../store/store.js";
+import { botIdOfToken } from "../shared/bot-id.js";
+import { InvalidOptionError } from "../shared/errors.js";
+import type { Logger } from "../shared/logger.js";
+import { openStore, type Store } from "../store/store.js";
 
-/** Outbox settings of `run`: the limits and retry settings; `true` takes the defaults. */
-export type RunOutboxOptions = true | (OutboxLimits & Pick<OutboxOptions, "maxRetries" | "maxInFlight" | "keepSentMs">);
+/** The outbox of `run`: `true` for the default settings, or the settings `createOutbox` takes. */
+export type RunOutboxOptions = true | OutboxSettings;
 
 /** The parts of a grammY bot the outbox needs: its API with token, raw methods and transformers. */
 interface BotWithApi {
@@ -26,8 +26,11 @@ export interface Persistence<Y extends { update_id: number }> {
     botId: number;
     journal: Journal<Y> | undefined;
     outbox: Outbox | undefined;
-    /** Stops the outbox, closes the journal, then the store if `run` opened it. */
-    close(): Promise<void>;
+    /**
+     * Stops the outbox (cancelling sends still in flight after `timeoutMs`;
+     * they stay queued), closes the journal, then the store if `run` opened it.
+     */
+    close(timeoutMs: number): Promise<void>;
 }
 
 /**
@@ -40,10 +43,7 @@ export function openPersistence<Y extends { update_id: number }>(
     options: { store?: string | Store; journal?: Omit<JournalOptions, "logger">; outbox?: RunOutboxOptions; logger?: Logger },
 ): Persistence<Y> | undefined {
     if (options.store === undefined && options.outbox === undefined) return undefined;
-    const botId = Number(bot.token?.split(":")[0]);
-    if (!Number.isSafeInteger(botId) || botId <= 0) {
-        throw new InvalidOptionError("store", "sluice needs the bot's token (`bot.token`, as every grammY Bot has) to key its rows");
-    }
+    const botId = botIdOfToken(bot.token, options.store === undefined ? "outbox" : "store");
     const ownStore = typeof options.store === "string";
     const store = typeof options.store === "string" ? openStore(options.store) : options.store;
     let journal: Journal<Y> | undefined;
@@ -55,8 +55,7 @@ export function openPersistence<Y extends { update_id: number }>(
             if (typeof api.config?.use !== "function") {
                 throw new InvalidOptionError("outbox", "the outbox needs a grammY bot (its `bot.api` takes transformers)");
             }
-            const { maxRetries, maxInFlight, keepSentMs, ...limits } = options.outbox === true ? {} : options.outbox;
-            outbox = createOutbox({ limits, maxRetries, maxInFlight, keepSentMs, store, api, logger: options.logger });
+            outbox = createOutbox({ ...(options.outbox === true ? {} : options.outbox), store, api, logger: options.logger });
             api.config.use(outboxTransformer(outbox));
         }
     } catch (error) {
@@ -68,8 +67,8 @@ export function openPersistence<Y extends { update_id: number }>(
         botId,
         journal,
         outbox,
-        close: async () => {
-            await outbox?.close();
+        close: async (timeoutMs) => {
+            await outbox?.close(timeoutMs);
             journal?.close();
             if (ownStore) store?.close();
         },

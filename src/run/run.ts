@@ -1,16 +1,16 @@
-import { InvalidOptionError, SluiceError } from "../shared/errors.js";
-import type { Journal, JournalOptions } from "../journal/journal.js";
+import type { Journal, JournalHandle, JournalOptions } from "../journal/journal.js";
 import { Replay } from "../journal/replay.js";
 import type { Outbox } from "../outbox/outbox.js";
-import { type Logger, componentLogger } from "../shared/logger.js";
-import type { Store } from "../store/store.js";
+import { type BotAdapter, createUpdateFetcher, type RunnerOptions } from "../runner/fetcher.js";
+import { createRunner, type RunnerHandle } from "../runner/runner.js";
+import { createConcurrentSink, type SinkOptions } from "../runner/sink.js";
+import { createSource, type SourceOptions } from "../runner/source.js";
+import { InvalidOptionError, SluiceError } from "../shared/errors.js";
+import { componentLogger, type Logger } from "../shared/logger.js";
 import { runInUpdateScope } from "../shared/update-scope.js";
-import { type BotAdapter, type RunnerOptions, createUpdateFetcher } from "../runner/fetcher.js";
-import { type RunnerHandle, createRunner } from "../runner/runner.js";
+import type { Store } from "../store/store.js";
+import { openPersistence, type RunOutboxOptions } from "./persistence.js";
 import { stopOnSignals } from "./signals.js";
-import { type RunOutboxOptions, openPersistence } from "./persistence.js";
-import { type SinkOptions, createConcurrentSink } from "../runner/sink.js";
-import { type SourceOptions, createSource } from "../runner/source.js";
 
 /**
  * Options of `run(bot, options)`: those of `@grammyjs/runner` (`source`,
@@ -59,16 +59,13 @@ export interface RunOptions<Y> {
     logger?: Logger;
 }
 
-/** The handle `run` returns: the reference's handle plus the journal, when there is one. */
+/** The handle `run` returns: the reference's handle plus the journal and the outbox, when there are. */
 export interface RunHandle<Y> extends RunnerHandle {
-    /** The bot's journal (with `store`): quarantine listing and the like. */
-    readonly journal: Journal<Y & { update_id: number }> | undefined;
+    /** The bot's journal (with `store`): its offset, what is unfinished, the quarantine. */
+    readonly journal: JournalHandle<Y> | undefined;
     /** The bot's outbox (with `outbox`): enqueue broadcasts, status, dead letters. */
     readonly outbox: Outbox | undefined;
-    /**
-     * Moves a quarantined update back and hands it to the sink now (or on
-     * the next start if the bot is stopped). `false` if it is not quarantined.
-     */
+    /** Same as `journal.retryQuarantined` (kept for code written against sluice 0.1). */
     retryQuarantined(updateId: number): boolean;
 }
 
@@ -85,6 +82,7 @@ export interface RunHandle<Y> extends RunnerHandle {
  * @returns A handle to stop and observe the running bot
  */
 export function run<Y extends { update_id: number }, R>(bot: BotAdapter<Y, R>, options: RunOptions<Y> = {}): RunHandle<Y> {
+    checkRunOptions(options);
     const log = componentLogger("runner", options.logger);
     const persistence = openPersistence<Y>(bot, options);
     const journal = persistence?.journal;
@@ -92,7 +90,11 @@ export function run<Y extends { update_id: number }, R>(bot: BotAdapter<Y, R>, o
     const replay = journal && new Replay(journal, journal.recover());
     if (replay?.size) log.info({ count: replay.size }, "replaying updates left unfinished by the previous run");
 
-    const fetchUpdates = createUpdateFetcher(bot, { logger: options.logger, offset: journal?.offset, ...options.runner });
+    const fetchUpdates = createUpdateFetcher(bot, {
+        ...options.runner,
+        logger: options.logger ?? options.runner?.logger,
+        offset: journal?.offset ?? options.runner?.offset,
+    });
     let initialized = false;
     const source = createSource(
         {
@@ -127,18 +129,7 @@ export function run<Y extends { update_id: number }, R>(bot: BotAdapter<Y, R>, o
     const sink = createConcurrentSink<Y, R>(
         {
             // Without a journal there is nothing to record: the bot's own handleUpdate, no wrapper.
-            consume:
-                replay === undefined
-                    ? handleUpdate
-                    : async (update) => {
-                          const recorded = replay.started(update.update_id);
-                          if (recorded !== undefined) await recorded;
-                          try {
-                              await handleUpdate(update);
-                          } finally {
-                              replay.ended(update.update_id);
-                          }
-                      },
+            consume: replay === undefined ? handleUpdate : (update) => replay.handle(update.update_id, () => handleUpdate(update)),
         },
         async (error) => {
             try {
@@ -152,7 +143,7 @@ export function run<Y extends { update_id: number }, R>(bot: BotAdapter<Y, R>, o
             timeout: timeout && {
                 milliseconds: timeout.milliseconds,
                 handler: (update, task, info) => {
-                    replay?.ended(update.update_id);
+                    replay?.timedOut(update.update_id);
                     timeout.handler(update, task, info);
                 },
             },
@@ -161,15 +152,17 @@ export function run<Y extends { update_id: number }, R>(bot: BotAdapter<Y, R>, o
     let removeSignalHandlers = () => {};
     const handle = createRunner(source, sink, {
         stopTimeoutMs: options.stopTimeoutMs,
-        afterStop: async ({ requested, error }) => {
+        afterStop: async ({ requested, error, deadline }) => {
             removeSignalHandlers();
             if (requested) await confirmHandled();
             else log.error({ err: error }, "polling stopped for good");
-            await persistence?.close();
-            journalClosed = persistence !== undefined;
+            // Sends still in flight at the stop's deadline are cancelled; they stay queued for the next start.
+            await persistence?.close(Math.max(0, deadline - performance.now()));
+            closedAtStop = persistence !== undefined;
         },
     });
-    let journalClosed = false;
+    /** The journal and outbox close when the handle stops; a restart needs new ones, from a new run(). */
+    let closedAtStop = false;
 
     /**
      * Moves Telegram's offset past what needs no second delivery. With a
@@ -196,21 +189,56 @@ export function run<Y extends { update_id: number }, R>(bot: BotAdapter<Y, R>, o
     const startRunner = handle.start;
     return Object.assign(handle, {
         start: () => {
-            if (journalClosed) {
+            if (closedAtStop) {
+                const closed = journal === undefined ? "its outbox" : outbox === undefined ? "its journal" : "its journal and outbox";
                 throw new SluiceError(
-                    "JOURNAL_CLOSED",
-                    "This handle's journal was closed when it stopped; call run(bot, options) again to restart with a store.",
+                    "HANDLE_STOPPED",
+                    `This handle closed ${closed} when it stopped; call run(bot, options) again to start the bot with new ones.`,
                 );
             }
             startRunner();
         },
-        journal,
+        journal: journal && journalHandle(journal, retryQuarantined),
         outbox,
-        retryQuarantined: (updateId: number) => {
-            const update = journal?.retryQuarantined(updateId);
-            if (update === undefined) return false;
-            if (handle.isRunning()) void sink.handle([update]);
-            return true;
-        },
+        retryQuarantined,
     });
+
+    function retryQuarantined(updateId: number): boolean {
+        const update = journal?.retryQuarantined(updateId);
+        if (update === undefined) return false;
+        if (handle.isRunning()) void sink.handle([update]);
+        return true;
+    }
+}
+
+/** The part of a journal its user may touch (see `JournalHandle`). */
+function journalHandle<Y extends { update_id: number }>(
+    journal: Journal<Y>,
+    retryQuarantined: (updateId: number) => boolean,
+): JournalHandle<Y> {
+    return {
+        get offset() {
+            return journal.offset;
+        },
+        unfinishedCount: () => journal.unfinishedCount(),
+        quarantined: () => journal.quarantined(),
+        retryQuarantined,
+        dropQuarantined: (updateId) => journal.dropQuarantined(updateId),
+    };
+}
+
+/**
+ * Refuses option combinations where one setting would silently override
+ * another: the journal keeps the offset, and `logger` is the one logger.
+ */
+function checkRunOptions<Y>(options: RunOptions<Y>): void {
+    if (options.store !== undefined && options.runner?.offset !== undefined) {
+        throw new InvalidOptionError("runner.offset", "with `store`, the journal keeps the offset to resume from; remove `runner.offset`");
+    }
+    if (options.logger !== undefined && options.runner?.logger !== undefined && options.logger !== options.runner.logger) {
+        throw new InvalidOptionError(
+            "runner.logger",
+            "`logger` is the logger of everything `run` starts; pass your logger once, as `logger`",
+        );
+    }
 }

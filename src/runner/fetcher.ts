@@ -1,7 +1,10 @@
 import type { Api } from "grammy";
 import type { Update } from "grammy/types";
-import { ConflictError, SluiceError, UnauthorizedError } from "../shared/errors.js";
-import { type Logger, componentLogger } from "../shared/logger.js";
+import { backoffMs, type RetryGrowth } from "../shared/backoff.js";
+import { ConflictError, InvalidOptionError, SluiceError, UnauthorizedError } from "../shared/errors.js";
+import { componentLogger, type Logger } from "../shared/logger.js";
+import { milliseconds, wholeNumber } from "../shared/options.js";
+import { readTelegramError, retryAfterSeconds } from "../shared/telegram-error.js";
 import { sleep } from "../shared/timing.js";
 
 /**
@@ -56,7 +59,7 @@ export interface RunnerOptions {
      * 100 ms. A single wait never exceeds one minute.
      * @default "exponential"
      */
-    retryInterval?: "exponential" | "quadratic" | number;
+    retryInterval?: RetryGrowth;
     /** Do not log failed `getUpdates` calls. @default false */
     silent?: boolean;
     /** Logger for fetch errors; defaults to sluice's quiet pino logger. */
@@ -88,7 +91,6 @@ export interface UpdateFetcher<Y> {
 const DEFAULT_LONG_POLL_SECONDS = 30;
 const DEFAULT_MAX_RETRY_MS = 15 * 60 * 60 * 1000;
 const FIRST_RETRY_MS = 100;
-const LONGEST_RETRY_MS = 60_000;
 const CONFIRM_TIMEOUT_MS = 5_000;
 /** Telegram never returns more than this many updates per call. */
 const MAX_BATCH = 100;
@@ -103,15 +105,18 @@ export function createUpdateFetcher<Y extends { update_id: number }, R>(
     bot: BotAdapter<Y, R>,
     options: RunnerOptions = {},
 ): UpdateFetcher<Y> {
-    const {
-        fetch: fetchOptions,
-        maxRetryTime = DEFAULT_MAX_RETRY_MS,
-        retryInterval = "exponential",
-        silent = false,
-    } = options;
+    const { fetch: fetchOptions, retryInterval = "exponential", silent = false } = options;
+    const maxRetryTime = milliseconds("runner.maxRetryTime", options.maxRetryTime, DEFAULT_MAX_RETRY_MS, true);
+    if (typeof retryInterval === "number") milliseconds("runner.retryInterval", retryInterval, 0);
+    else if (retryInterval !== "exponential" && retryInterval !== "quadratic") {
+        throw new InvalidOptionError(
+            "runner.retryInterval",
+            `expected "exponential", "quadratic" or milliseconds, got ${JSON.stringify(retryInterval)}`,
+        );
+    }
+    wholeNumber("runner.fetch.timeout", fetchOptions?.timeout, DEFAULT_LONG_POLL_SECONDS, 0);
     const log = componentLogger("fetcher", options.logger);
-    const nextWait = backoff(retryInterval);
-    let offset = options.offset ?? 0;
+    let offset = wholeNumber("runner.offset", options.offset, 0, 0);
 
     async function fetchUpdates(batchSize: number, signal: AbortSignal): Promise<Y[]> {
         const args = {
@@ -121,8 +126,7 @@ export function createUpdateFetcher<Y extends { update_id: number }, R>(
             limit: Math.max(1, Math.min(Math.floor(batchSize) || 1, MAX_BATCH)),
         };
         const giveUpAt = Date.now() + maxRetryTime;
-        let wait = typeof retryInterval === "number" ? retryInterval : FIRST_RETRY_MS;
-        for (;;) {
+        for (let attempt = 1; ; attempt++) {
             try {
                 const updates = await bot.api.getUpdates(args, signal as unknown as ApiSignal);
                 const last = updates[updates.length - 1];
@@ -130,12 +134,11 @@ export function createUpdateFetcher<Y extends { update_id: number }, R>(
                 return updates;
             } catch (error) {
                 if (signal.aborted) throw error;
-                const delay = retryDelay(error, wait);
+                const delay = retryDelay(error, backoffMs(attempt, retryInterval, FIRST_RETRY_MS));
                 if (!silent) log.warn({ err: error, retryInMs: delay }, "getUpdates failed");
                 if (Date.now() + delay > giveUpAt) throw error;
                 await sleep(delay, signal);
                 if (signal.aborted) throw error;
-                wait = nextWait(wait);
             }
         }
     }
@@ -162,28 +165,21 @@ export function createUpdateFetcher<Y extends { update_id: number }, R>(
     }) as UpdateFetcher<Y>;
 }
 
-/** Telegram's error fields, as grammY's `GrammyError` carries them. */
-interface ApiErrorFields {
-    error_code?: unknown;
-    description?: unknown;
-    parameters?: { retry_after?: unknown };
-}
-
 /**
  * Milliseconds to wait before retrying after `error`, or a thrown typed error
  * when retrying cannot help.
  */
-function retryDelay(error: unknown, backoffMs: number): number {
-    const fields = (typeof error === "object" && error !== null ? error : {}) as ApiErrorFields;
-    const code = fields.error_code;
-    const description = typeof fields.description === "string" ? fields.description : "";
+function retryDelay(error: unknown, waitMs: number): number {
+    const telegram = readTelegramError(error);
+    const code = telegram.errorCode;
+    const description = code === undefined ? "" : telegram.description;
     if (code === 401) throw new UnauthorizedError({ cause: error });
     if (code === 409) throw new ConflictError(/webhook/i.test(description) ? "webhook" : "poller", { cause: error });
     if (code === 429) {
-        const retryAfter = fields.parameters?.retry_after;
-        return typeof retryAfter === "number" ? retryAfter * 1000 : backoffMs;
+        const retryAfter = retryAfterSeconds(telegram);
+        return retryAfter === undefined ? waitMs : retryAfter * 1000;
     }
-    if (typeof code === "number" && code >= 400 && code < 500) {
+    if (code !== undefined && code >= 400 && code < 500) {
         throw new SluiceError(
             "GET_UPDATES_REJECTED",
             `Telegram rejected getUpdates with ${code} (${description || "no description"}). ` +
@@ -191,11 +187,5 @@ function retryDelay(error: unknown, backoffMs: number): number {
             { cause: error },
         );
     }
-    return backoffMs;
-}
-
-function backoff(interval: RunnerOptions["retryInterval"]): (ms: number) => number {
-    const grow =
-        interval === "exponential" ? (ms: number) => ms * 2 : interval === "quadratic" ? (ms: number) => ms + 100 : (ms: number) => ms;
-    return (ms) => Math.min(grow(ms), LONGEST_RETRY_MS);
+    return waitMs;
 }

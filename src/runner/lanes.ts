@@ -1,5 +1,5 @@
-import { type Constraint, keysFrom } from "./constraint.js";
 import { Fifo } from "../shared/fifo.js";
+import { type Constraint, keysFrom } from "./constraint.js";
 
 /**
  * Told that an update ran longer than the sink's timeout. By the time it is

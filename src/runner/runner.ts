@@ -1,3 +1,4 @@
+import { milliseconds } from "../shared/options.js";
 import { sleep } from "../shared/timing.js";
 import type { UpdateSink } from "./sink.js";
 import type { UpdateSource } from "./source.js";
@@ -38,9 +39,10 @@ export interface RunnerLifecycleOptions {
     /**
      * Runs once the loop has ended and the sink drained, before the runner's
      * task settles: `requested` after `stop()`, otherwise `error` says why
-     * fetching failed.
+     * fetching failed. `deadline` (a `performance.now()` time) is when the
+     * stop's time runs out: what the hook waits for should be cut off then.
      */
-    afterStop?: (how: { requested: boolean; error?: unknown }) => Promise<void> | void;
+    afterStop?: (how: { requested: boolean; error?: unknown; deadline: number }) => Promise<void> | void;
 }
 
 const DEFAULT_STOP_TIMEOUT_MS = 10_000;
@@ -55,12 +57,8 @@ const LATE_BATCH_GRACE_MS = 1_000;
  * @param sink Where updates go
  * @param options Stop timeout and a hook that runs after stopping
  */
-export function createRunner<Y>(
-    source: UpdateSource<Y>,
-    sink: UpdateSink<Y>,
-    options: RunnerLifecycleOptions = {},
-): RunnerHandle {
-    const stopTimeoutMs = options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
+export function createRunner<Y>(source: UpdateSource<Y>, sink: UpdateSink<Y>, options: RunnerLifecycleOptions = {}): RunnerHandle {
+    const stopTimeoutMs = milliseconds("stopTimeoutMs", options.stopTimeoutMs, DEFAULT_STOP_TIMEOUT_MS, true);
     let running = false;
     let task: Promise<void> | undefined;
     let stopped: Promise<void> | undefined;
@@ -116,8 +114,9 @@ export function createRunner<Y>(
         const requested = !running;
         running = false;
         task = undefined;
+        const deadline = performance.now() + stopTimeoutMs;
         await sink.drain?.(stopTimeoutMs);
-        await options.afterStop?.(failure === undefined ? { requested } : { requested, error: failure.error });
+        await options.afterStop?.(failure === undefined ? { requested, deadline } : { requested, error: failure.error, deadline });
         if (failure !== undefined) throw failure.error;
     }
 

@@ -1,4 +1,5 @@
-import { type Constraint, chatAndUserOfUpdate, keysFrom } from "./constraint.js";
+import { chatAndUserOfUpdate } from "../shared/update-chat.js";
+import { type Constraint, keysFrom } from "./constraint.js";
 
 /**
  * One middleware call's place in the chains of its keys. Later calls for a

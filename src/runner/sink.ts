@@ -1,6 +1,7 @@
-import { InvalidOptionError } from "../shared/errors.js";
+import { milliseconds, wholeNumber } from "../shared/options.js";
 import { settlesWithin } from "../shared/timing.js";
-import { type Constraint, chatAndUserOfUpdate } from "./constraint.js";
+import { chatAndUserOfUpdate } from "../shared/update-chat.js";
+import type { Constraint } from "./constraint.js";
 import { Lanes, type TimeoutHandler } from "./lanes.js";
 
 /**
@@ -88,8 +89,8 @@ export function createConcurrentSink<Y, R = unknown>(
     errorHandler: (error: R) => Promise<void>,
     options: SinkOptions<Y> = {},
 ): UpdateSink<Y> {
-    const concurrency = positive("sink.concurrency", options.concurrency ?? DEFAULT_CONCURRENCY);
-    const maxWaiting = positive("sink.maxWaiting", options.maxWaiting ?? DEFAULT_MAX_WAITING);
+    const concurrency = wholeNumber("sink.concurrency", options.concurrency, DEFAULT_CONCURRENCY, 1, true);
+    const maxWaiting = wholeNumber("sink.maxWaiting", options.maxWaiting, DEFAULT_MAX_WAITING, 1, true);
     const lanes = createLanes(handler, errorHandler, options, concurrency, constraintOf(options));
     const maxPending = concurrency + maxWaiting;
     return {
@@ -112,7 +113,7 @@ export function createSequentialSink<Y, R = unknown>(
     errorHandler: (error: R) => Promise<void>,
     options: SinkOptions<Y> = {},
 ): UpdateSink<Y> {
-    return createBatchingSink(createLanes(handler, errorHandler, options, 1, undefined));
+    return sinkDoneBatchByBatch(createLanes(handler, errorHandler, options, 1, undefined));
 }
 
 /**
@@ -125,11 +126,11 @@ export function createBatchSink<Y, R = unknown>(
     errorHandler: (error: R) => Promise<void>,
     options: SinkOptions<Y> = {},
 ): UpdateSink<Y> {
-    return createBatchingSink(createLanes(handler, errorHandler, options, Infinity, undefined));
+    return sinkDoneBatchByBatch(createLanes(handler, errorHandler, options, Infinity, undefined));
 }
 
 /** A sink whose `handle` resolves only when everything it accepted is done. */
-function createBatchingSink<Y>(lanes: Lanes<Y>): UpdateSink<Y> {
+function sinkDoneBatchByBatch<Y>(lanes: Lanes<Y>): UpdateSink<Y> {
     return {
         handle: async (updates) => {
             for (const update of updates) lanes.push(update);
@@ -158,10 +159,7 @@ function createLanes<Y, R>(
     concurrency: number,
     constraint: Constraint<Y> | undefined,
 ): Lanes<Y> {
-    const timeoutMs = options.timeout?.milliseconds ?? Infinity;
-    if (!(timeoutMs > 0)) {
-        throw new InvalidOptionError("sink.timeout.milliseconds", `expected a positive number, got ${timeoutMs}`);
-    }
+    const timeoutMs = milliseconds("sink.timeout.milliseconds", options.timeout?.milliseconds, Infinity, true, true);
     return new Lanes<Y>({
         consume: handler.consume,
         onError: (error) => errorHandler(error as R),
@@ -175,9 +173,4 @@ function createLanes<Y, R>(
 function constraintOf<Y>(options: SinkOptions<Y>): Constraint<Y> | undefined {
     if (options.constraint === false) return undefined;
     return options.constraint ?? chatAndUserOfUpdate;
-}
-
-function positive(option: string, value: number): number {
-    if (!(value >= 1)) throw new InvalidOptionError(option, `expected a number of at least 1, got ${value}`);
-    return Math.floor(value);
 }

@@ -1,4 +1,13 @@
+import type { Api } from "grammy";
+import { fraction, milliseconds } from "../shared/options.js";
 import { sleep } from "../shared/timing.js";
+
+/**
+ * The signal a supplier is given: Node's `AbortSignal`, typed so that it also
+ * fits grammY's API methods and suppliers written for `@grammyjs/runner`, both
+ * of which type it with grammY's `abort-controller` polyfill.
+ */
+export type SupplierSignal = AbortSignal & NonNullable<Parameters<Api["getUpdates"]>[1]>;
 
 /**
  * An update supplier fetches the next batch of at most `batchSize` updates.
@@ -8,7 +17,7 @@ import { sleep } from "../shared/timing.js";
  */
 export interface UpdateSupplier<Y> {
     /** Fetches the next batch; cancels when `signal` aborts. */
-    supply: (batchSize: number, signal: AbortSignal) => Promise<Y[]>;
+    supply: (batchSize: number, signal: SupplierSignal) => Promise<Y[]>;
 }
 
 /**
@@ -65,7 +74,7 @@ export function createSource<Y>(supplier: UpdateSupplier<Y>, options: SourceOpti
         active = true;
         const own = new AbortController();
         controller = own;
-        const { signal } = own;
+        const signal = own.signal as SupplierSignal;
         let prefetch: Promise<Y[]> | undefined;
         try {
             while (active) {
@@ -112,8 +121,8 @@ const PACING_WINDOW = 16;
  * always answers zero and keeps no statistics.
  */
 function createPacer(options: SourceOptions): (count: number, durationMs: number) => number {
-    const maxDelay = Math.max(1, options.maxDelayMilliseconds ?? 500);
-    const balance = Math.max(0, Math.min(options.speedTrafficBalance ?? 0, 1));
+    const maxDelay = milliseconds("source.maxDelayMilliseconds", options.maxDelayMilliseconds, 500, false, true);
+    const balance = fraction("source.speedTrafficBalance", options.speedTrafficBalance, 0);
     if (balance === 0) return () => 0;
     const wantedPerMs = (FULL_BATCH * balance) / maxDelay;
     const counts = new Array<number>(PACING_WINDOW).fill(FULL_BATCH);

@@ -1,12 +1,44 @@
 /**
+ * Every `code` a `SluiceError` can carry; stable, so match on these rather
+ * than on messages, which are written for people and may change.
+ * - `UNAUTHORIZED`: Telegram rejected the token (401).
+ * - `CONFLICT_WEBHOOK`, `CONFLICT_POLLER`: Telegram refused `getUpdates` (409).
+ * - `GET_UPDATES_REJECTED`: another 4xx answer to `getUpdates`.
+ * - `INVALID_OPTION`: an option sluice cannot work with.
+ * - `STORE_CORRUPT`, `STORE_UNWRITABLE`, `STORE_FULL`, `STORE_LOCKED`, `STORE_TOO_NEW`: see `StoreError`.
+ * - `HANDLE_STOPPED`: a handle whose journal or outbox closed at its stop was started again.
+ * - `JOURNAL_NOT_RECOVERED`, `JOURNAL_RECOVERED`: a journal used before `recover()`, or recovered twice.
+ * - `DEAD_LETTER`: an outbox message was given up (see `DeadLetterError`).
+ * - `OUTBOX_CLOSED`: the outbox stopped while the caller waited for a message (it stays queued).
+ * - `SIMULATOR_CLOSED`, `SIMULATOR_EXITED`, `SIMULATOR_TIMEOUT`, `SIMULATOR_UNKNOWN_BOT`, `SIMULATOR_REMOTE`: the Bot API simulator.
+ */
+export type SluiceErrorCode =
+    | "UNAUTHORIZED"
+    | "CONFLICT_WEBHOOK"
+    | "CONFLICT_POLLER"
+    | "GET_UPDATES_REJECTED"
+    | "INVALID_OPTION"
+    | StoreProblem
+    | "HANDLE_STOPPED"
+    | "JOURNAL_NOT_RECOVERED"
+    | "JOURNAL_RECOVERED"
+    | "DEAD_LETTER"
+    | "OUTBOX_CLOSED"
+    | "SIMULATOR_CLOSED"
+    | "SIMULATOR_EXITED"
+    | "SIMULATOR_TIMEOUT"
+    | "SIMULATOR_UNKNOWN_BOT"
+    | "SIMULATOR_REMOTE";
+
+/**
  * Every error sluice throws on purpose is a `SluiceError`: match on `code`
  * rather than on the message, which is written for people and may change.
  */
 export class SluiceError extends Error {
     /** Stable, machine-readable reason, e.g. `"UNAUTHORIZED"`. */
-    readonly code: string;
+    readonly code: SluiceErrorCode;
 
-    constructor(code: string, message: string, options?: { cause?: unknown }) {
+    constructor(code: SluiceErrorCode, message: string, options?: { cause?: unknown }) {
         super(message, options);
         this.name = new.target.name;
         this.code = code;
@@ -71,5 +103,46 @@ export class StoreError extends SluiceError {
     constructor(code: StoreProblem, path: string, message: string, options?: { cause?: unknown }) {
         super(code, message, options);
         this.path = path;
+    }
+}
+
+/**
+ * Why the outbox gave a message up, with Telegram's own answer where there
+ * was one: a dead letter keeps it, and the caller's `ctx.reply` gets it back.
+ */
+export interface SendFailure {
+    /** A class for dashboards and retries: `blocked_by_user`, `chat_not_found`, `retries_exhausted`, `cancelled`, … */
+    errorClass: string;
+    /** Telegram's description (or the network error's message). */
+    description: string;
+    /** Telegram's `error_code` (400, 403, 502, …); none after network errors, or when cancelled. */
+    errorCode?: number;
+    /** Telegram's `parameters`, if it sent any. */
+    parameters?: Record<string, unknown>;
+}
+
+/**
+ * An outbox message that will not be sent: `code` is `DEAD_LETTER`, and the
+ * fields are Telegram's (`errorCode`, `description`, `parameters`) as the
+ * last attempt got them, plus the `errorClass` sluice gave it.
+ */
+export class DeadLetterError extends SluiceError implements SendFailure {
+    readonly errorClass: string;
+    readonly description: string;
+    readonly errorCode?: number;
+    readonly parameters?: Record<string, unknown>;
+
+    constructor(
+        readonly messageId: number,
+        failure: SendFailure,
+    ) {
+        super(
+            "DEAD_LETTER",
+            `Outbox message ${messageId} was not sent (${failure.errorClass}${failure.errorCode === undefined ? "" : `, ${failure.errorCode}`}): ${failure.description}`,
+        );
+        this.errorClass = failure.errorClass;
+        this.description = failure.description;
+        if (failure.errorCode !== undefined) this.errorCode = failure.errorCode;
+        if (failure.parameters !== undefined) this.parameters = failure.parameters;
     }
 }

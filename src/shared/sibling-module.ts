@@ -22,4 +22,3 @@ function tsxLoader(): string {
         return "tsx";
     }
 }
-

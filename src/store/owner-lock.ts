@@ -32,9 +32,9 @@ export class OwnerLock {
         const host = hostname();
         const now = Date.now();
         store.transaction(() => {
-            const owner = store.db
-                .prepare("SELECT pid, host, heartbeat_at FROM owners WHERE bot_id = ? AND role = ?")
-                .get(botId, role) as { pid: number; host: string; heartbeat_at: number } | undefined;
+            const owner = store.db.prepare("SELECT pid, host, heartbeat_at FROM owners WHERE bot_id = ? AND role = ?").get(botId, role) as
+                | { pid: number; host: string; heartbeat_at: number }
+                | undefined;
             if (owner !== undefined && owner.pid !== process.pid && isAlive(owner, host, now)) {
                 throw new StoreError(
                     "STORE_LOCKED",

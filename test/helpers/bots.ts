@@ -1,6 +1,6 @@
 import { Bot, type Context } from "grammy";
 import type { UserFromGetMe } from "grammy/types";
-import { type Simulator, createSimulator } from "../../src/simulator/index.js";
+import { createSimulator, type Simulator } from "../../src/simulator/index.js";
 
 /** A simulator with one registered bot, closed by `close()`. */
 export interface TestRig {
