@@ -8,6 +8,7 @@ import type { Update } from "grammy/types";
 import { createLogger, openStore, run, StoreError } from "../src/index.js";
 import { Journal } from "../src/journal/journal.js";
 import { MIGRATIONS } from "../src/store/schema.js";
+import { sqliteOf } from "../src/store/store.js";
 import { startRig, type TestRig, until } from "./helpers/bots.js";
 import { spawnScript } from "./helpers/child.js";
 import { tempDir } from "./helpers/temp-dir.js";
@@ -69,7 +70,7 @@ describe("journal", () => {
         journal.recover();
         journal.append(updates, 9);
         journal.close();
-        const stored = store.db.prepare("SELECT updates FROM journal_batches").pluck().get();
+        const stored = sqliteOf(store).prepare("SELECT updates FROM journal_batches").pluck().get();
         assert.ok(Buffer.isBuffer(stored), "the batch is stored as MessagePack, not JSON text");
         assert.ok(stored.length < JSON.stringify(updates).length);
         assert.deepEqual(Journal.open<Update>(store, 42).recover().updates, updates);
@@ -92,7 +93,7 @@ describe("journal", () => {
         old.close();
 
         const store = openStore(path);
-        assert.equal(store.db.pragma("user_version", { simple: true }), MIGRATIONS.length);
+        assert.equal(sqliteOf(store).pragma("user_version", { simple: true }), MIGRATIONS.length);
         const journal = Journal.open<Update>(store, 42, { groupCommitMs: 0 });
         assert.equal(journal.offset, 8);
         assert.deepEqual(journal.recover().updates, [batch[0], batch[2]], "update 6 was done before the upgrade");
@@ -112,8 +113,8 @@ describe("journal", () => {
         journal.append([message(3, 2)], 4);
         assert.equal(journal.offset, 4);
         for (const id of [1, 2, 3]) journal.markDone(id);
-        assert.equal(store.db.prepare("SELECT count(*) FROM journal_batches").pluck().get(), 0);
-        assert.equal(store.db.prepare("SELECT count(*) FROM journal_done").pluck().get(), 0);
+        assert.equal(sqliteOf(store).prepare("SELECT count(*) FROM journal_batches").pluck().get(), 0);
+        assert.equal(sqliteOf(store).prepare("SELECT count(*) FROM journal_done").pluck().get(), 0);
         assert.equal(journal.offset, 4);
         journal.close();
         assert.equal(Journal.open<Update>(store, 42).offset, 4);
@@ -310,7 +311,7 @@ describe("journal", () => {
         for (let i = 0; i < 20; i++) rig.sim.pushMessage(rig.token, { chatId: 1 + (i % 4), text: "small" });
         await until(() => handled.size === 20);
         // Real SQLite, made full: the file may not grow by another page.
-        store.db.pragma(`max_page_count = ${store.db.pragma("page_count", { simple: true })}`);
+        sqliteOf(store).pragma(`max_page_count = ${sqliteOf(store).pragma("page_count", { simple: true })}`);
         for (let i = 0; i < 200; i++) rig.sim.pushMessage(rig.token, { chatId: 1 + (i % 4), text: "y".repeat(3_000) });
         await assert.rejects(
             handle.task()!,
@@ -340,14 +341,14 @@ describe("journal", () => {
         journal.recover();
         journal.append([message(1, 1), message(2, 2)], 3);
         // A real SQLite error on every write a group commit makes.
-        store.db.exec(`
+        sqliteOf(store).exec(`
             CREATE TRIGGER refuse_done BEFORE INSERT ON journal_done BEGIN SELECT RAISE(ABORT, 'refused'); END;
             CREATE TRIGGER refuse_delete BEFORE DELETE ON journal_batches BEGIN SELECT RAISE(ABORT, 'refused'); END;`);
         journal.markDone(1); // the write fails inside: no throw, no crash
         journal.markDone(2);
         assert.equal(journal.unfinishedCount(), 2, "nothing was written");
         assert.equal(lines.filter((line) => line.includes("could not be written")).length, 1, "logged once");
-        store.db.exec("DROP TRIGGER refuse_done; DROP TRIGGER refuse_delete;");
+        sqliteOf(store).exec("DROP TRIGGER refuse_done; DROP TRIGGER refuse_delete;");
         await until(() => journal.unfinishedCount() === 0, 3_000, "the retry a second later");
         assert.ok(lines.some((line) => line.includes("written again")));
         journal.close();

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { afterEach, describe, it } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
 import { createOutbox, DeadLetterError, InvalidOptionError, type Outbox, openStore, StoreError } from "../src/index.js";
+import { sqliteOf } from "../src/store/store.js";
 import { startRig, type TestRig, until } from "./helpers/bots.js";
 import { spawnScript } from "./helpers/child.js";
 import { tempDir } from "./helpers/temp-dir.js";
@@ -206,7 +207,7 @@ describe("outbox", () => {
             () => createOutbox({ store, api: rig!.bot().api, keepSentMs: -1 }),
             (error: unknown) => error instanceof InvalidOptionError && /keepSentMs/.test(error.message),
         );
-        const owners = store.db.prepare("SELECT count(*) AS n FROM owners WHERE role = 'outbox'").get() as { n: number };
+        const owners = sqliteOf(store).prepare("SELECT count(*) AS n FROM owners WHERE role = 'outbox'").get() as { n: number };
         assert.equal(owners.n, 0, "no lock left behind for another process to trip over");
         store.close();
     });

@@ -39,7 +39,7 @@
 import { rmSync } from "node:fs";
 import type { Statement } from "better-sqlite3";
 import type { Logger } from "../shared/logger.js";
-import type { Store } from "../store/store.js";
+import { type Store, sqliteOf } from "../store/store.js";
 import { type PreviousStarts, StartLog } from "./start-log.js";
 
 /** How a quarantined update was judged. */
@@ -282,7 +282,7 @@ function emptyRow(updateId: number): AttemptRow {
 
 /** The statements of the attempt counts, prepared once per journal. */
 function prepare(store: Store) {
-    const sql = (text: string): Statement => store.db.prepare(text);
+    const sql = (text: string): Statement => sqliteOf(store).prepare(text);
     return {
         getLife: sql("SELECT life, settled, logged, trial FROM journal_lives WHERE bot_id = ?"),
         setLife: sql(

@@ -4,7 +4,7 @@ import { componentLogger, type Logger } from "../shared/logger.js";
 import { milliseconds, wholeNumber } from "../shared/options.js";
 import { chatIdOfUpdate } from "../shared/update-chat.js";
 import { OwnerLock } from "../store/owner-lock.js";
-import type { Store } from "../store/store.js";
+import { type Store, sqliteOf } from "../store/store.js";
 import { Attempts, type Judgement, type TrialKind } from "./attempts.js";
 import { decodeBatch, encodeBatch } from "./batch-encoding.js";
 import { type ObservedExit, witnessExit } from "./exit-witness.js";
@@ -510,7 +510,7 @@ function countBits(done: Uint8Array, length: number): number {
 
 /** The journal's statements, prepared once per journal. */
 function prepare(store: Store) {
-    const sql = (text: string): Statement => store.db.prepare(text);
+    const sql = (text: string): Statement => sqliteOf(store).prepare(text);
     return {
         offset: sql(
             `SELECT max(next_offset) FROM (

@@ -1,7 +1,7 @@
 import type { Statement } from "better-sqlite3";
 import type { SendFailure } from "../shared/errors.js";
 import { Fifo } from "../shared/fifo.js";
-import type { Store } from "../store/store.js";
+import { type Store, sqliteOf } from "../store/store.js";
 
 /** Priority of an outbound message: served 5 : 3 : 1 when all three wait. */
 export type Priority = "high" | "normal" | "low";
@@ -74,7 +74,7 @@ export class OutboxQueue {
         private readonly store: Store,
         private readonly botId: number,
     ) {
-        const sql = (text: string) => store.db.prepare(text);
+        const sql = (text: string) => sqliteOf(store).prepare(text);
         this.sql = {
             insert: sql(
                 `INSERT INTO outbox_messages (bot_id, chat_key, method, payload, priority, not_before, idempotency_key, state, created_at)

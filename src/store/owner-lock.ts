@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import { StoreError } from "../shared/errors.js";
-import type { Store } from "./store.js";
+import { type Store, sqliteOf } from "./store.js";
 
 /** What a lock owner does for its bot; each role has its own lock. */
 export type OwnerRole = "journal" | "outbox";
@@ -32,9 +32,9 @@ export class OwnerLock {
         const host = hostname();
         const now = Date.now();
         store.transaction(() => {
-            const owner = store.db.prepare("SELECT pid, host, heartbeat_at FROM owners WHERE bot_id = ? AND role = ?").get(botId, role) as
-                | { pid: number; host: string; heartbeat_at: number }
-                | undefined;
+            const owner = sqliteOf(store)
+                .prepare("SELECT pid, host, heartbeat_at FROM owners WHERE bot_id = ? AND role = ?")
+                .get(botId, role) as { pid: number; host: string; heartbeat_at: number } | undefined;
             if (owner !== undefined && owner.pid !== process.pid && isAlive(owner, host, now)) {
                 throw new StoreError(
                     "STORE_LOCKED",
@@ -44,7 +44,7 @@ export class OwnerLock {
                         "(or give this one its own store file).",
                 );
             }
-            store.db
+            sqliteOf(store)
                 .prepare("INSERT OR REPLACE INTO owners (bot_id, role, pid, host, heartbeat_at) VALUES (?, ?, ?, ?, ?)")
                 .run(botId, role, process.pid, host, now);
         });
@@ -74,7 +74,9 @@ export class OwnerLock {
     private write(sql: string, ...values: unknown[]): void {
         if (!this.store.isOpen) return;
         try {
-            this.store.db.prepare(sql).run(...values);
+            sqliteOf(this.store)
+                .prepare(sql)
+                .run(...values);
         } catch {
             // See release() and heartbeat(): neither may take the process down.
         }

@@ -5,24 +5,31 @@ import { MIGRATIONS } from "./schema.js";
 /** better-sqlite3's connection type. */
 export type SqliteDatabase = Database.Database;
 
+/** Set by `Store`'s static block: the one way in to a store's private connection. */
+let connectionOf: (store: Store) => SqliteDatabase;
+
 /**
  * An opened sluice store: one SQLite file (WAL mode) shared by the journal
- * and, later, the outbox and the bot pool. Open it once per process with
+ * and the outbox of one or many bots. Open it once per process with
  * `openStore` and pass it to `run(bot, { store })`, or pass a path and let
  * `run` open and close it.
  */
 export class Store {
-    /** The underlying connection, for sluice's components. */
-    readonly db: SqliteDatabase;
+    /** The SQLite connection: internal, reached by sluice's components through `sqliteOf`. */
+    readonly #db: SqliteDatabase;
     /** The file this store lives in. */
     readonly path: string;
 
     /** One transaction wrapper for every call, instead of a new one per `transaction()`. */
     private readonly inTransaction: Database.Transaction<(work: () => unknown) => unknown>;
 
+    static {
+        connectionOf = (store) => store.#db;
+    }
+
     /** @internal Use `openStore`. */
     constructor(db: SqliteDatabase, path: string) {
-        this.db = db;
+        this.#db = db;
         this.path = path;
         this.inTransaction = db.transaction((work: () => unknown) => work());
     }
@@ -35,35 +42,40 @@ export class Store {
      * transaction is rolled back and a `StoreError` naming the file is thrown.
      */
     transaction<T>(work: () => T, options: { durable?: boolean } = {}): T {
-        if (options.durable) this.db.pragma("synchronous = FULL");
+        if (options.durable) this.#db.pragma("synchronous = FULL");
         try {
             return this.inTransaction.immediate(work) as T;
         } catch (error) {
             throw asStoreError(error, this.path);
         } finally {
-            if (options.durable) this.db.pragma("synchronous = NORMAL");
+            if (options.durable) this.#db.pragma("synchronous = NORMAL");
         }
     }
 
     /** From now on, a write that finds the file locked by another process fails at once instead of waiting. */
     failFastOnLock(): void {
-        this.db.pragma("busy_timeout = 0");
+        this.#db.pragma("busy_timeout = 0");
     }
 
     /** Whether the store lives in memory (`":memory:"`): private to this connection, with no file beside it. */
     get inMemory(): boolean {
-        return this.db.memory;
+        return this.#db.memory;
     }
 
     /** Whether the connection is open. */
     get isOpen(): boolean {
-        return this.db.open;
+        return this.#db.open;
     }
 
     /** Closes the connection (idempotent). */
     close(): void {
-        if (this.db.open) this.db.close();
+        if (this.#db.open) this.#db.close();
     }
+}
+
+/** The SQLite connection of a store, for sluice's own components (the journal, the outbox, the owner lock); not exported. */
+export function sqliteOf(store: Store): SqliteDatabase {
+    return connectionOf(store);
 }
 
 /**
