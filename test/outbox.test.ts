@@ -124,6 +124,17 @@ describe("outbox", () => {
         assert.deepEqual(sentTexts(), ["1:later"]);
     });
 
+    it("close() without a deadline waits for the sends in flight instead of cancelling them", async () => {
+        rig = await startRig({ faults: { latencyMs: 300, methods: ["sendMessage"] } });
+        const path = join(dir, "close-waits.db");
+        const closing = createOutbox({ store: path, api: rig.bot().api });
+        const { id } = closing.enqueue(text(1, "in flight at close"));
+        await until(() => rig!.sim.calls(rig!.token).some((call) => call.method === "sendMessage"), 5_000, "the send to leave");
+        await closing.close();
+        outbox = createOutbox({ store: path, api: rig.bot().api });
+        assert.equal(outbox.status(id)?.state, "sent", "it was marked sent before close() resolved");
+    });
+
     it("keeps queued messages across a restart on the same store", async () => {
         rig = await startRig();
         const path = join(dir, "restart.db");

@@ -22,6 +22,12 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
  * either way.
  */
 export async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+    // No deadline: a timer for Infinity would fire at once (Node clamps it to 1 ms, with a warning).
+    if (ms === Infinity)
+        return promise.then(
+            () => true,
+            () => true,
+        );
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<false>((resolve) => {
         timer = setTimeout(() => resolve(false), ms);
