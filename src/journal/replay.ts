@@ -1,5 +1,5 @@
 import type { Journal, Recovery } from "./journal.js";
-import { Trials, type TrialTiming } from "./trials.js";
+import { Trials } from "./trials.js";
 
 /**
  * A journaled run's side of every handler: hands the sink what the previous
@@ -19,10 +19,9 @@ export class Replay<Y extends { update_id: number }> {
     constructor(
         private readonly journal: Journal<Y>,
         recovery: Recovery<Y>,
-        timing?: TrialTiming,
     ) {
         this.updates = recovery.updates;
-        if (recovery.suspects.size > 0) this.trials = new Trials(recovery.suspects, journal, timing);
+        if (recovery.suspects.size > 0) this.trials = new Trials(recovery.suspects, journal);
     }
 
     /** Number of updates still to hand over. */
@@ -43,8 +42,10 @@ export class Replay<Y extends { update_id: number }> {
      */
     async handle(updateId: number, handle: () => Promise<void>): Promise<void> {
         const { trials } = this;
-        if (trials === undefined) await this.journal.markStarted(updateId);
-        else if (trials.isSuspect(updateId)) await trials.enterTrial(updateId);
+        if (trials === undefined) {
+            const recorded = this.journal.markStarted(updateId); // undefined without a start log: no turn lost
+            if (recorded !== undefined) await recorded;
+        } else if (trials.isSuspect(updateId)) await trials.enterTrial(updateId);
         else {
             await trials.enter(updateId);
             await this.journal.markStarted(updateId);

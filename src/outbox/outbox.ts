@@ -102,7 +102,7 @@ export class Outbox {
     ) {
         const botId = botIdOfToken(options.api.token, "api");
         this.keepSentMs = milliseconds("outbox.keepSentMs", options.keepSentMs, DAY_MS);
-        const maxRetries = wholeNumber("outbox.maxRetries", options.maxRetries, 5, 0);
+        const maxRetries = wholeNumber("outbox.maxRetries", options.maxRetries, 5, { min: 0 });
         const maxInFlight = wholeNumber("outbox.maxInFlight", options.maxInFlight, 50);
         this.limiter = new Limiter(options);
         this.clock = options.clock ?? Date.now;

@@ -106,7 +106,7 @@ export function createUpdateFetcher<Y extends { update_id: number }, R>(
     options: RunnerOptions = {},
 ): UpdateFetcher<Y> {
     const { fetch: fetchOptions, retryInterval = "exponential", silent = false } = options;
-    const maxRetryTime = milliseconds("runner.maxRetryTime", options.maxRetryTime, DEFAULT_MAX_RETRY_MS, true);
+    const maxRetryTime = milliseconds("runner.maxRetryTime", options.maxRetryTime, DEFAULT_MAX_RETRY_MS, { unbounded: true });
     if (typeof retryInterval === "number") milliseconds("runner.retryInterval", retryInterval, 0);
     else if (retryInterval !== "exponential" && retryInterval !== "quadratic") {
         throw new InvalidOptionError(
@@ -114,9 +114,9 @@ export function createUpdateFetcher<Y extends { update_id: number }, R>(
             `expected "exponential", "quadratic" or milliseconds, got ${JSON.stringify(retryInterval)}`,
         );
     }
-    wholeNumber("runner.fetch.timeout", fetchOptions?.timeout, DEFAULT_LONG_POLL_SECONDS, 0);
+    wholeNumber("runner.fetch.timeout", fetchOptions?.timeout, DEFAULT_LONG_POLL_SECONDS, { min: 0 });
     const log = componentLogger("fetcher", options.logger);
-    let offset = wholeNumber("runner.offset", options.offset, 0, 0);
+    let offset = wholeNumber("runner.offset", options.offset, 0, { min: 0 });
 
     async function fetchUpdates(batchSize: number, signal: AbortSignal): Promise<Y[]> {
         const args = {

@@ -58,7 +58,7 @@ const LATE_BATCH_GRACE_MS = 1_000;
  * @param options Stop timeout and a hook that runs after stopping
  */
 export function createRunner<Y>(source: UpdateSource<Y>, sink: UpdateSink<Y>, options: RunnerLifecycleOptions = {}): RunnerHandle {
-    const stopTimeoutMs = milliseconds("stopTimeoutMs", options.stopTimeoutMs, DEFAULT_STOP_TIMEOUT_MS, true);
+    const stopTimeoutMs = milliseconds("stopTimeoutMs", options.stopTimeoutMs, DEFAULT_STOP_TIMEOUT_MS, { unbounded: true });
     let running = false;
     let task: Promise<void> | undefined;
     let stopped: Promise<void> | undefined;

@@ -89,8 +89,8 @@ export function createConcurrentSink<Y, R = unknown>(
     errorHandler: (error: R) => Promise<void>,
     options: SinkOptions<Y> = {},
 ): UpdateSink<Y> {
-    const concurrency = wholeNumber("sink.concurrency", options.concurrency, DEFAULT_CONCURRENCY, 1, true);
-    const maxWaiting = wholeNumber("sink.maxWaiting", options.maxWaiting, DEFAULT_MAX_WAITING, 1, true);
+    const concurrency = wholeNumber("sink.concurrency", options.concurrency, DEFAULT_CONCURRENCY, { unbounded: true });
+    const maxWaiting = wholeNumber("sink.maxWaiting", options.maxWaiting, DEFAULT_MAX_WAITING, { unbounded: true });
     const lanes = createLanes(handler, errorHandler, options, concurrency, constraintOf(options));
     const maxPending = concurrency + maxWaiting;
     return {
@@ -159,7 +159,10 @@ function createLanes<Y, R>(
     concurrency: number,
     constraint: Constraint<Y> | undefined,
 ): Lanes<Y> {
-    const timeoutMs = milliseconds("sink.timeout.milliseconds", options.timeout?.milliseconds, Infinity, true, true);
+    const timeoutMs = milliseconds("sink.timeout.milliseconds", options.timeout?.milliseconds, Infinity, {
+        unbounded: true,
+        positive: true,
+    });
     return new Lanes<Y>({
         consume: handler.consume,
         onError: (error) => errorHandler(error as R),

@@ -121,7 +121,7 @@ const PACING_WINDOW = 16;
  * always answers zero and keeps no statistics.
  */
 function createPacer(options: SourceOptions): (count: number, durationMs: number) => number {
-    const maxDelay = milliseconds("source.maxDelayMilliseconds", options.maxDelayMilliseconds, 500, false, true);
+    const maxDelay = milliseconds("source.maxDelayMilliseconds", options.maxDelayMilliseconds, 500, { positive: true });
     const balance = fraction("source.speedTrafficBalance", options.speedTrafficBalance, 0);
     if (balance === 0) return () => 0;
     const wantedPerMs = (FULL_BATCH * balance) / maxDelay;

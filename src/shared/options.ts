@@ -34,7 +34,12 @@ function numberOption(option: string, value: number | undefined, fallback: numbe
 }
 
 /** A whole number of at least `min` (counts, attempts, concurrency); `unbounded` also allows `Infinity`. */
-export function wholeNumber(option: string, value: number | undefined, fallback: number, min = 1, unbounded = false): number {
+export function wholeNumber(
+    option: string,
+    value: number | undefined,
+    fallback: number,
+    { min = 1, unbounded = false }: { min?: number; unbounded?: boolean } = {},
+): number {
     return numberOption(option, value, fallback, { whole: true, min, unbounded });
 }
 
@@ -50,7 +55,12 @@ export function fraction(option: string, value: number | undefined, fallback: nu
     return checked;
 }
 
-/** Milliseconds: 0 or more, or (with `atLeastOne`) more than 0; `unbounded` also allows `Infinity` (never). */
-export function milliseconds(option: string, value: number | undefined, fallback: number, unbounded = false, atLeastOne = false): number {
-    return numberOption(option, value, fallback, { whole: false, min: 0, above: atLeastOne, unbounded });
+/** Milliseconds: 0 or more, or (`positive`) more than 0; `unbounded` also allows `Infinity` (never). */
+export function milliseconds(
+    option: string,
+    value: number | undefined,
+    fallback: number,
+    { unbounded = false, positive = false }: { unbounded?: boolean; positive?: boolean } = {},
+): number {
+    return numberOption(option, value, fallback, { whole: false, min: 0, above: positive, unbounded });
 }
