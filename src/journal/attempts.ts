@@ -230,7 +230,7 @@ export class Attempts {
     chargeExit(updateId: number, description: string): number {
         this.sql.recordExit.run({ bot: this.botId, update: updateId, exit: description });
         this.withRow.add(updateId);
-        this.sql.settle.run(this.life, this.botId);
+        this.sql.markExplained.run(this.life, this.botId);
         const { exits, alone } = this.sql.getAttempt.get(this.botId, updateId) as AttemptRow;
         return exits + alone;
     }
@@ -250,7 +250,7 @@ export class Attempts {
     /** Ends the life explained: nothing running at this point is to blame for anything. */
     close(): void {
         this.startLog?.close();
-        this.sql.settle.run(this.life, this.botId);
+        this.sql.markExplained.run(this.life, this.botId);
     }
 
     private get startLogPath(): string {
@@ -289,7 +289,7 @@ function prepare(store: Store) {
             `INSERT INTO journal_lives (bot_id, life, settled, logged, trial) VALUES (?, ?, ?, 1, 0)
              ON CONFLICT (bot_id) DO UPDATE SET life = excluded.life, settled = excluded.settled, logged = 1, trial = 0`,
         ),
-        settle: sql("UPDATE journal_lives SET settled = ? WHERE bot_id = ?"),
+        markExplained: sql("UPDATE journal_lives SET settled = ? WHERE bot_id = ?"),
         setUnlogged: sql("UPDATE journal_lives SET logged = 0 WHERE bot_id = ?"),
         setTrial: sql("UPDATE journal_lives SET trial = ? WHERE bot_id = ?"),
         listAttempts: sql("SELECT update_id, deaths, alone, exits, last_exit, tried_life FROM journal_attempts WHERE bot_id = ?"),

@@ -210,7 +210,7 @@ export class Journal<Y extends { update_id: number }> {
                     judgement,
                     lastExit ?? null,
                 );
-                this.settle(update.update_id);
+                this.setDoneBit(update.update_id);
                 this.attempts.forget([update.update_id]);
                 this.log.error(
                     { updateId: update.update_id, chatId, attempts, judgement, lastExit },
@@ -291,7 +291,7 @@ export class Journal<Y extends { update_id: number }> {
 
     /** Records that an update's handling ended; written with the next group commit. */
     markDone(updateId: number): void {
-        if (this.closed || !this.settle(updateId)) return;
+        if (this.closed || !this.setDoneBit(updateId)) return;
         this.doneMarks.push(updateId);
         if (this.flushFailing) return; // the retry timer is set
         if (this.doneMarks.length >= GROUP_COMMIT_SIZE || this.groupCommitMs === 0) this.flush();
@@ -451,7 +451,7 @@ export class Journal<Y extends { update_id: number }> {
     }
 
     /** Sets an update's done bit in memory; `false` if the journal does not hold it unfinished. */
-    private settle(updateId: number): boolean {
+    private setDoneBit(updateId: number): boolean {
         const batch = this.batchOf.get(updateId);
         if (batch === undefined) return false;
         this.batchOf.delete(updateId);
