@@ -106,7 +106,7 @@ it("stop() keeps its deadline while a send is in flight, and the cancelled send 
     assert.ok(texts.length >= 1 && texts.length <= 2 && texts.every((text) => text === "slow"), JSON.stringify(texts));
 });
 
-it("hands a handler Telegram's own error for a dead letter: its code, description and parameters, also after retries ran out", async () => {
+it("hands a handler Telegram's own error for a dead letter: its code and description, also after retries ran out", async () => {
     rig = await startRig();
     const bot = rig.bot();
     const errors: unknown[] = [];
@@ -121,22 +121,18 @@ it("hands a handler Telegram's own error for a dead letter: its code, descriptio
     rig.sim.pushMessage(rig.token, { chatId: 1, text: "through a broken gateway" });
     const handle = run(bot, { signals: false, outbox: { maxRetries: 1 } });
     await until(() => errors.length === 1, 10_000, "the dead letter");
-    rig.sim.failNext("sendMessage", {
-        status: 400,
-        description: "Bad Request: group chat was upgraded to a supergroup chat",
-        parameters: { migrate_to_chat_id: -1001 },
-    });
-    rig.sim.pushMessage(rig.token, { chatId: 2, text: "to an old group" });
+    rig.sim.failNext("sendMessage", { status: 400, description: "Bad Request: message thread not found" });
+    rig.sim.pushMessage(rig.token, { chatId: 2, text: "to a closed topic" });
     await until(() => errors.length === 2, 10_000, "the second dead letter");
     const [dead] = handle.outbox!.deadLetters();
     await handle.stop();
-    const [exhausted, migrated] = errors as GrammyError[];
+    const [exhausted, refused] = errors as GrammyError[];
     assert.ok(exhausted instanceof GrammyError);
     assert.equal(exhausted.error_code, 502, "the 5xx Telegram answered, not a made-up 400");
     assert.match(exhausted.description, /Bad Gateway/);
-    assert.ok(migrated instanceof GrammyError);
-    assert.equal(migrated.error_code, 400);
-    assert.deepEqual(migrated.parameters, { migrate_to_chat_id: -1001 });
+    assert.ok(refused instanceof GrammyError);
+    assert.equal(refused.error_code, 400);
+    assert.equal(refused.description, "Bad Request: message thread not found");
     assert.deepEqual(dead?.error, { errorClass: "retries_exhausted", description: exhausted.description, errorCode: 502 });
 });
 

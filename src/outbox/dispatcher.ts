@@ -5,6 +5,7 @@ import { settlesWithin } from "../shared/timing.js";
 import { classifyFailure, type Failure } from "./failure.js";
 import type { Limiter } from "./limiter.js";
 import type { OutboxQueue, QueuedMessage } from "./queue.js";
+import { ReadyWindow } from "./ready-window.js";
 
 /** Sends one API call, cancelled when `signal` aborts; grammY's `api.raw[method](payload, signal)`. */
 export type SendCall = (method: string, payload: Record<string, unknown>, signal: AbortSignal) => Promise<unknown>;
@@ -23,6 +24,8 @@ export interface DispatcherOptions {
     log: Logger;
     /** Told when a message is sent or given up. */
     onFinished: (id: number, result: SendResult) => void;
+    /** Told when Telegram rejected the token: the dispatcher has stopped, and `failure` says why. */
+    onUnauthorized: (failure: SendFailure) => void;
 }
 
 /** Priority classes in the order the 5 : 3 : 1 rotation serves them. */
@@ -30,30 +33,38 @@ const ROTATION = [0, 0, 0, 0, 0, 1, 1, 1, 2];
 const FIRST_RETRY_MS = 500;
 
 /**
- * The sending loop. Each turn it looks at the head message of every chat
- * with nothing in flight, keeps those whose time has come and whose chat and
- * the bot's buckets admit them, and sends one per priority class in a 5:3:1
- * rotation (a class with nothing ready yields its turn, so nothing starves
- * and nothing idles). When nothing is ready it sleeps until the earliest
- * moment something will be. One call per chat is in flight at a time, so a
- * chat's messages leave in order, retries included.
+ * The sending loop. Each turn it takes ready chat heads from the window
+ * (see `ReadyWindow`), one priority class at a time in a 5:3:1 rotation (a
+ * class with nothing ready yields its turn, so nothing starves and nothing
+ * idles), checks each against the store and the limits, and sends while the
+ * bot's bucket admits and fewer than `maxInFlight` calls are out. When
+ * nothing is ready it sleeps until the earliest moment something will be.
+ * One call per chat is in flight at a time, so a chat's messages leave in
+ * order, retries included. A turn's cost does not depend on how many
+ * messages or chats are queued.
  */
 export class Dispatcher {
-    private readonly inFlight = new Set<string>();
+    /** Chats with a call in flight, and that call's message id. */
+    private readonly inFlight = new Map<string, number>();
+    private readonly window: ReadyWindow;
     /** Cancels the sends in flight when a stop runs out of time. */
     private aborter = new AbortController();
     private rotation = 0;
     private timer: NodeJS.Timeout | undefined;
+    private wakeAt = Infinity;
     private running = false;
     private idle: (() => void)[] = [];
     private nudged = false;
 
-    constructor(private readonly options: DispatcherOptions) {}
+    constructor(private readonly options: DispatcherOptions) {
+        this.window = new ReadyWindow(options.queue);
+    }
 
     /** Starts sending. */
     start(): void {
         this.running = true;
         this.aborter = new AbortController();
+        this.window.reset();
         this.wake();
     }
 
@@ -64,12 +75,17 @@ export class Dispatcher {
      * copy: the outbox's at-least-once edge).
      */
     async stop(timeoutMs: number): Promise<void> {
-        this.running = false;
-        clearTimeout(this.timer);
-        this.timer = undefined;
+        this.halt();
         if (await settlesWithin(this.whenIdle(), timeoutMs)) return;
         this.aborter.abort();
         await this.whenIdle();
+    }
+
+    private halt(): void {
+        this.running = false;
+        clearTimeout(this.timer);
+        this.timer = undefined;
+        this.wakeAt = Infinity;
     }
 
     private async whenIdle(): Promise<void> {
@@ -77,15 +93,18 @@ export class Dispatcher {
     }
 
     /** Whether a message is being sent right now. */
-    isInFlight(message: QueuedMessage): boolean {
-        return this.inFlight.has(message.chat) && this.options.queue.chats.get(message.chat)?.peek() === message;
+    isInFlight(id: number): boolean {
+        for (const sending of this.inFlight.values()) if (sending === id) return true;
+        return false;
     }
 
-    /**
-     * Looks for work on the next turn of the event loop. A scan looks at
-     * every chat with queued messages, so a burst of enqueues or of finished
-     * sends is answered with one scan, not one each.
-     */
+    /** The queue wrote a head: look again if it is ready before the next planned look. */
+    headWritten(priority: number, readyAt: number): void {
+        this.window.headWritten(priority, readyAt);
+        if (readyAt < this.wakeAt) this.nudge();
+    }
+
+    /** Looks for work on the next turn of the event loop (a burst of changes costs one look). */
     nudge(): void {
         if (this.nudged || !this.running) return;
         this.nudged = true;
@@ -95,11 +114,10 @@ export class Dispatcher {
         });
     }
 
-    /** Looks for work now. */
+    /** Sends what is ready now, then sleeps until the next thing will be. */
     private wake(): void {
         if (!this.running) return;
         clearTimeout(this.timer);
-        this.timer = undefined;
         const { clock, maxInFlight } = this.options;
         const now = clock();
         let wakeAt = Infinity;
@@ -109,38 +127,56 @@ export class Dispatcher {
             if (pick.message === undefined) break;
             this.send(pick.message, now);
         }
-        if (wakeAt !== Infinity) {
-            // Not unref'd: queued messages keep the process alive until sent or the outbox stops.
-            this.timer = setTimeout(() => this.wake(), Math.max(1, wakeAt - now));
-        }
+        // With maxInFlight calls out, a finishing one nudges; nothing to plan.
+        if (this.inFlight.size >= maxInFlight) wakeAt = Infinity;
+        this.wakeAt = wakeAt;
+        // Not unref'd: queued messages keep the process alive until sent or the outbox stops.
+        this.timer = wakeAt === Infinity ? undefined : setTimeout(() => this.wake(), Math.max(1, wakeAt - now));
     }
 
-    /** The next message to send now, or the earliest time one will be ready. */
+    /** The next message to send now, or the earliest time one may be ready. */
     private pick(now: number): { message?: QueuedMessage; wakeAt: number } {
-        const { queue, limiter } = this.options;
-        const ready: (QueuedMessage | undefined)[] = [undefined, undefined, undefined];
         let wakeAt = Infinity;
-        for (const [chat, fifo] of queue.chats) {
-            if (this.inFlight.has(chat)) continue;
-            const head = fifo.peek()!;
-            if (ready[head.priority] !== undefined) continue;
-            const waitMs = Math.max(head.notBefore - now, limiter.waitMs(chat, isPaid(head), now));
-            if (waitMs > 0) wakeAt = Math.min(wakeAt, now + waitMs);
-            else ready[head.priority] = head;
-        }
+        const tried = [false, false, false];
         for (let turn = 0; turn < ROTATION.length; turn++) {
-            const message = ready[ROTATION[(this.rotation + turn) % ROTATION.length]!];
-            if (message === undefined) continue;
-            this.rotation = (this.rotation + turn + 1) % ROTATION.length;
-            return { message, wakeAt: now };
+            const priority = ROTATION[(this.rotation + turn) % ROTATION.length]!;
+            if (tried[priority]) continue;
+            tried[priority] = true;
+            const found = this.takeReady(priority, now);
+            if (found.message !== undefined) {
+                this.rotation = (this.rotation + turn + 1) % ROTATION.length;
+                return { message: found.message, wakeAt: now };
+            }
+            wakeAt = Math.min(wakeAt, found.wakeAt);
         }
         return { wakeAt };
+    }
+
+    /** The first head of `priority` the store and limits admit now; stale heads and chats not yet admitted are passed over. */
+    private takeReady(priority: number, now: number): { message?: QueuedMessage; wakeAt: number } {
+        const { queue, limiter } = this.options;
+        for (let head = this.window.peek(priority, now, true, this.inFlight); head !== undefined; ) {
+            const message = this.inFlight.has(head.chat) ? undefined : queue.readyHead(head.chat, now);
+            const chatWaitMs = message === undefined ? 0 : limiter.chatWaitMs(message.chat, now);
+            if (message !== undefined && chatWaitMs === 0) {
+                const globalWaitMs = limiter.globalWaitMs(isPaid(message), now);
+                // Stays in the window: it is next once the bot's bucket admits it.
+                if (globalWaitMs > 0) return { wakeAt: now + globalWaitMs };
+                this.window.drop(priority);
+                return { message, wakeAt: now };
+            }
+            this.window.drop(priority);
+            // Its chat's bucket holds it back (a call outside the queue used it): ready again when it admits.
+            if (chatWaitMs > 0) queue.delayHead(head.chat, now + chatWaitMs);
+            head = this.window.peek(priority, now, false, this.inFlight);
+        }
+        return { wakeAt: this.window.readyAt(priority) };
     }
 
     private send(message: QueuedMessage, now: number): void {
         const { limiter, send } = this.options;
         limiter.consume(message.chat, isPaid(message), now);
-        this.inFlight.add(message.chat);
+        this.inFlight.set(message.chat, message.id);
         message.attempts++;
         const { signal } = this.aborter;
         send(message.method, message.payload, signal).then(
@@ -152,27 +188,48 @@ export class Dispatcher {
     private failed(message: QueuedMessage, failure: Failure): void {
         const { clock, limiter, queue, maxRetries, log } = this.options;
         const now = clock();
-        if (failure.kind === "permanent" || (failure.kind === "transient" && message.attempts > maxRetries)) {
-            this.finish(message, { sent: false, failure: failure.cause });
-            return;
+        switch (failure.kind) {
+            case "unauthorized":
+                // Every message would fail the same way: stop, and keep them all queued for a good token.
+                this.halt();
+                this.release(message.chat);
+                this.options.onUnauthorized(failure.cause);
+                return;
+            case "migrated":
+                // Not an attempt: the chat moved, and its whole queue follows it, in order.
+                message.attempts--;
+                queue.moveChat(message.chat, failure.migrateTo!, now);
+                log.info({ from: message.chat, to: failure.migrateTo }, "group became a supergroup; its queue moved");
+                break;
+            case "flood":
+                limiter.retryAfter(message.chat, failure.retryAfterSeconds, now);
+                message.attempts--; // waiting out a 429 is not a failed attempt
+                message.notBefore = now + failure.retryAfterSeconds * 1000;
+                queue.reschedule(message);
+                break;
+            case "transient":
+                if (message.attempts > maxRetries) {
+                    this.finish(message, { sent: false, failure: failure.cause });
+                    return;
+                }
+                // Jitter: retries of many chats that failed together spread out.
+                message.notBefore = now + backoffMs(message.attempts, "exponential", FIRST_RETRY_MS, Math.random);
+                log.warn({ messageId: message.id, attempt: message.attempts, error: failure.cause.description }, "send failed; will retry");
+                queue.reschedule(message);
+                break;
+            case "permanent":
+                this.finish(message, { sent: false, failure: failure.cause });
+                return;
         }
-        if (failure.kind === "flood") {
-            limiter.retryAfter(message.chat, failure.retryAfterSeconds, now);
-            message.attempts--; // waiting out a 429 is not a failed attempt
-            message.notBefore = now + failure.retryAfterSeconds * 1000;
-        } else {
-            // Jitter: retries of many chats that failed together spread out.
-            message.notBefore = now + backoffMs(message.attempts, "exponential", FIRST_RETRY_MS, Math.random);
-            log.warn({ messageId: message.id, attempt: message.attempts, error: failure.cause.description }, "send failed; will retry");
-        }
-        queue.reschedule(message);
         this.release(message.chat);
     }
 
     private finish(message: QueuedMessage, result: SendResult): void {
-        const { queue, clock } = this.options;
-        if (result.sent) queue.markSent(message, result.result, clock());
-        else queue.markDead(message, result.failure, clock());
+        const { queue, clock, limiter } = this.options;
+        const now = clock();
+        const chatReadyAt = now + limiter.chatWaitMs(message.chat, now);
+        if (result.sent) queue.markSent(message, result.result, now, chatReadyAt);
+        else queue.markDead(message, result.failure, now, chatReadyAt);
         this.release(message.chat);
         this.options.onFinished(message.id, result);
     }

@@ -65,6 +65,11 @@ export class Limiter {
         return Math.max((paid ? this.paid : this.global).waitMs(now), this.chats.get(chat)?.waitMs(now) ?? 0);
     }
 
+    /** Milliseconds until `chat`'s own bucket admits a message. */
+    chatWaitMs(chat: string, now: number): number {
+        return this.chats.get(chat)?.waitMs(now) ?? 0;
+    }
+
     /** Milliseconds until the bot-wide bucket admits anything. */
     globalWaitMs(paid: boolean, now: number): number {
         return (paid ? this.paid : this.global).waitMs(now);

@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { botIdOfToken } from "../shared/bot-id.js";
-import { DeadLetterError, InvalidOptionError, SluiceError } from "../shared/errors.js";
+import { DeadLetterError, InvalidOptionError, SluiceError, UnauthorizedError } from "../shared/errors.js";
 import { componentLogger, type Logger } from "../shared/logger.js";
 import { milliseconds, wholeNumber } from "../shared/options.js";
 import { sleep } from "../shared/timing.js";
@@ -8,7 +8,7 @@ import { OwnerLock } from "../store/owner-lock.js";
 import { openStore, type Store } from "../store/store.js";
 import { Dispatcher, type SendCall, type SendResult } from "./dispatcher.js";
 import { Limiter, type OutboxLimits } from "./limiter.js";
-import { type Enqueued, type MessageStatus, OutboxQueue, PRIORITIES, type Priority } from "./queue.js";
+import { type Enqueued, type MessageStatus, type NewMessage, OutboxQueue, PRIORITIES, type Priority } from "./queue.js";
 
 /**
  * How an outbox sends: Telegram's limits as it should keep them, and its
@@ -87,12 +87,14 @@ export class Outbox {
     private readonly limiter: Limiter;
     private readonly lock: OwnerLock | undefined;
     private readonly clock: () => number;
+    private readonly log: Logger;
     /** Messages from `enqueueGrouped` waiting for this turn's transaction. */
     private group: GroupedEnqueue[] | undefined;
     private readonly keepSentMs: number;
     private readonly pruneTimer: NodeJS.Timeout;
     private readonly waiting = new Map<number, { resolve: (result: unknown) => void; reject: (error: Error) => void }[]>();
     private closed: Promise<void> | undefined;
+    private unauthorized: UnauthorizedError | undefined;
 
     /** @internal Use `createOutbox`. */
     constructor(
@@ -106,9 +108,13 @@ export class Outbox {
         const maxInFlight = wholeNumber("outbox.maxInFlight", options.maxInFlight, 50);
         this.limiter = new Limiter(options);
         this.clock = options.clock ?? Date.now;
+        this.log = componentLogger("outbox", options.logger);
         // In memory nothing is shared; on a file, a second dispatcher would send every message twice.
         this.lock = store.inMemory ? undefined : OwnerLock.acquire(store, botId, "outbox");
-        this.queue = new OutboxQueue(store, botId);
+        this.queue = new OutboxQueue(store, botId, {
+            headWritten: (priority, readyAt) => this.dispatcher?.headWritten(priority, readyAt),
+            ended: () => {},
+        });
         const raw = options.api.raw as Record<string, (payload: Record<string, unknown>, signal: AbortSignal) => Promise<unknown>>;
         const send: SendCall = (method, payload, signal) => dispatching.run(true, () => raw[method]!(payload, signal));
         this.dispatcher = new Dispatcher({
@@ -118,8 +124,9 @@ export class Outbox {
             clock: this.clock,
             maxRetries,
             maxInFlight,
-            log: componentLogger("outbox", options.logger),
+            log: this.log,
             onFinished: (id, result) => this.answerWaiters(id, result),
+            onUnauthorized: () => this.stopUnauthorized(),
         });
         this.dispatcher.start();
         this.pruneSent();
@@ -156,7 +163,7 @@ export class Outbox {
     enqueueMany(messages: readonly OutboundMessage[]): Enqueued[] {
         const now = this.clock();
         const queued = this.queue.enqueue(
-            messages.map((message) => ({ message: this.toQueued(message, now), idempotencyKey: message.idempotencyKey })),
+            messages.map((message) => this.toQueued(message, now)),
             now,
         );
         if (queued.some((entry) => !entry.duplicate)) this.dispatcher.nudge();
@@ -176,7 +183,7 @@ export class Outbox {
         }
     }
 
-    private toQueued(message: OutboundMessage, now: number) {
+    private toQueued(message: OutboundMessage, now: number): NewMessage {
         const chat = message.payload.chat_id;
         if (typeof chat !== "number" && typeof chat !== "string") {
             throw new InvalidOptionError("payload.chat_id", "every outbox message needs the chat_id it goes to");
@@ -189,6 +196,7 @@ export class Outbox {
             payload: message.payload,
             priority,
             notBefore: message.notBefore?.getTime() ?? now,
+            idempotencyKey: message.idempotencyKey,
         };
     }
 
@@ -198,6 +206,7 @@ export class Outbox {
         if (status === undefined) return Promise.reject(new InvalidOptionError("id", `no outbox message ${id}`));
         if (status.state === "sent") return Promise.resolve(status.result);
         if (status.state !== "queued") return Promise.reject(new DeadLetterError(id, status.error!));
+        if (this.unauthorized !== undefined) return Promise.reject(this.unauthorized);
         return new Promise((resolve, reject) => {
             const list = this.waiting.get(id) ?? [];
             list.push({ resolve, reject });
@@ -272,10 +281,30 @@ export class Outbox {
             "OUTBOX_CLOSED",
             "The outbox closed before this message was sent; it stays queued for the next start.",
         );
-        for (const list of this.waiting.values()) for (const waiter of list) waiter.reject(closed);
-        this.waiting.clear();
+        this.rejectWaiters(closed);
         this.lock?.release();
         if (this.ownsStore) this.store.close();
+    }
+
+    /**
+     * Telegram rejected the token while sending: every message would fail the
+     * same way, so nothing more is sent and nothing is given up. What is
+     * queued stays for a restart with a good token; waiting callers hear why.
+     */
+    private stopUnauthorized(): void {
+        this.unauthorized = new UnauthorizedError();
+        this.log.error("Telegram rejected the bot token (401); the outbox stopped sending and keeps its queue");
+        this.rejectWaiters(this.unauthorized);
+    }
+
+    /** Why the outbox stopped sending on its own (Telegram rejected the token), if it did. */
+    get stoppedBy(): SluiceError | undefined {
+        return this.unauthorized;
+    }
+
+    private rejectWaiters(error: SluiceError): void {
+        for (const list of this.waiting.values()) for (const waiter of list) waiter.reject(error);
+        this.waiting.clear();
     }
 
     private answerWaiters(id: number, result: SendResult): void {

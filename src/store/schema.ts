@@ -109,4 +109,73 @@ export const MIGRATIONS: readonly string[] = [
     ALTER TABLE outbox_messages ADD COLUMN error_code INTEGER;  -- Telegram's error_code; NULL after network errors or when cancelled
     ALTER TABLE outbox_messages ADD COLUMN error_parameters TEXT;  -- Telegram's parameters (JSON), if any
     `,
+    // 6: a queue that scales to a million chats, and campaigns (see docs/ARCHITECTURE.md, "The
+    // outbox's queue"). Each chat with queued messages has one head row: its oldest queued message
+    // and the earliest time that message may leave; the dispatcher reads only ready heads, by
+    // priority and time, from an index. Indexes over all messages by state give way to partial
+    // ones, so a queued message is written to three B-trees, not four.
+    `
+    CREATE TABLE outbox_heads (
+        bot_id     INTEGER NOT NULL,
+        chat_key   TEXT    NOT NULL,
+        message_id INTEGER NOT NULL,  -- the chat's oldest queued message
+        priority   INTEGER NOT NULL,  -- that message's
+        ready_at   INTEGER NOT NULL,  -- unix ms: not before the message's not_before, nor before the chat's limit admits it
+        PRIMARY KEY (bot_id, chat_key)
+    ) WITHOUT ROWID;
+    CREATE INDEX outbox_heads_by_ready ON outbox_heads (bot_id, priority, ready_at, message_id);
+    ALTER TABLE outbox_messages ADD COLUMN campaign_id INTEGER;  -- the campaign it belongs to, if any
+    ALTER TABLE outbox_messages ADD COLUMN recipient INTEGER;    -- a campaign message's recipient (kept when its group migrates)
+    CREATE INDEX outbox_queued_by_chat ON outbox_messages (bot_id, chat_key, id) WHERE state = 'queued';
+    CREATE INDEX outbox_queued_by_campaign ON outbox_messages (campaign_id) WHERE state = 'queued' AND campaign_id IS NOT NULL;
+    CREATE INDEX outbox_dead ON outbox_messages (bot_id, id) WHERE state = 'dead';
+    CREATE INDEX outbox_finished ON outbox_messages (bot_id, finished_at) WHERE state IN ('sent', 'cancelled');
+    DROP INDEX outbox_by_state;
+    INSERT INTO outbox_heads (bot_id, chat_key, message_id, priority, ready_at)
+        SELECT bot_id, chat_key, id, priority, not_before FROM outbox_messages AS m
+        WHERE state = 'queued' AND id = (SELECT MIN(id) FROM outbox_messages
+                                         WHERE bot_id = m.bot_id AND chat_key = m.chat_key AND state = 'queued');
+    CREATE TABLE outbox_unreachable (
+        bot_id   INTEGER NOT NULL,
+        chat_key TEXT    NOT NULL,
+        reason   TEXT    NOT NULL,  -- the error class of the answer: blocked_by_user, user_deactivated, chat_not_found
+        since    INTEGER NOT NULL,  -- unix ms
+        PRIMARY KEY (bot_id, chat_key)
+    ) WITHOUT ROWID;
+    CREATE TABLE campaigns (
+        id           INTEGER PRIMARY KEY,
+        bot_id       INTEGER NOT NULL,
+        name         TEXT    NOT NULL,
+        message      TEXT    NOT NULL,  -- JSON: what every recipient gets (a template, a text, or a method and payload)
+        priority     INTEGER NOT NULL,
+        state        TEXT    NOT NULL,  -- draft | scheduled | running | paused | cancelled | finished
+        paused_by    TEXT,              -- user | budget
+        start_at     INTEGER,           -- unix ms
+        total        INTEGER NOT NULL DEFAULT 0,  -- recipients added; pending = total - sent - failed - skipped
+        sent         INTEGER NOT NULL DEFAULT 0,
+        failed       INTEGER NOT NULL DEFAULT 0,
+        skipped      INTEGER NOT NULL DEFAULT 0,
+        budget_stars INTEGER,           -- a paid broadcast pauses when it has spent this much
+        spent_tenths INTEGER NOT NULL DEFAULT 0,  -- Stars spent, in tenths (a paid message costs 0.1)
+        created_at   INTEGER NOT NULL,
+        started_at   INTEGER,
+        finished_at  INTEGER
+    );
+    CREATE INDEX campaigns_by_bot ON campaigns (bot_id, id);
+    CREATE TABLE campaign_recipients (
+        campaign_id INTEGER NOT NULL,
+        chat_id     INTEGER NOT NULL,
+        locale      TEXT,
+        vars        TEXT,               -- JSON, this recipient's own variables
+        state       INTEGER NOT NULL DEFAULT 0,  -- 0 pending, 1 queued, 2 sent, 3 failed, 4 skipped
+        PRIMARY KEY (campaign_id, chat_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX campaign_recipients_pending ON campaign_recipients (campaign_id, chat_id) WHERE state = 0;
+    CREATE TABLE campaign_outcomes (
+        campaign_id INTEGER NOT NULL,
+        class       TEXT    NOT NULL,  -- an error class of failed recipients, or why recipients were skipped
+        count       INTEGER NOT NULL,
+        PRIMARY KEY (campaign_id, class)
+    ) WITHOUT ROWID;
+    `,
 ];
