@@ -11,6 +11,7 @@
  * - `DEAD_LETTER`: an outbox message was given up (see `DeadLetterError`).
  * - `OUTBOX_CLOSED`: the outbox stopped while the caller waited for a message (it stays queued).
  * - `SIMULATOR_CLOSED`, `SIMULATOR_EXITED`, `SIMULATOR_TIMEOUT`, `SIMULATOR_UNKNOWN_BOT`, `SIMULATOR_REMOTE`: the Bot API simulator.
+ * - `TEMPLATE_UNKNOWN`, `TEMPLATE_INVALID`, `TEMPLATE_VARIABLE_MISSING`, `MESSAGE_TOO_LONG`: see `TemplateError`.
  */
 export type SluiceErrorCode =
     | "UNAUTHORIZED"
@@ -28,7 +29,8 @@ export type SluiceErrorCode =
     | "SIMULATOR_EXITED"
     | "SIMULATOR_TIMEOUT"
     | "SIMULATOR_UNKNOWN_BOT"
-    | "SIMULATOR_REMOTE";
+    | "SIMULATOR_REMOTE"
+    | TemplateProblem;
 
 /**
  * Every error sluice throws on purpose is a `SluiceError`: match on `code`
@@ -144,5 +146,53 @@ export class DeadLetterError extends SluiceError implements SendFailure {
         this.description = failure.description;
         if (failure.errorCode !== undefined) this.errorCode = failure.errorCode;
         if (failure.parameters !== undefined) this.parameters = failure.parameters;
+    }
+}
+
+/**
+ * Why a message template could not make a message:
+ * - `TEMPLATE_UNKNOWN`: no template has this key, or it has no text for the locale, its base language or the default locale.
+ * - `TEMPLATE_INVALID`: the templates file cannot be read or has the wrong shape, or a text is not valid markup for the parse mode.
+ * - `TEMPLATE_VARIABLE_MISSING`: a variable the text uses was not given (or was null, undefined, or not a string, number, bigint or boolean).
+ * - `MESSAGE_TOO_LONG`: the text Telegram would count is over its limit (4096, or 1024 for a caption).
+ */
+export type TemplateProblem = "TEMPLATE_UNKNOWN" | "TEMPLATE_INVALID" | "TEMPLATE_VARIABLE_MISSING" | "MESSAGE_TOO_LONG";
+
+/** Where a template problem is: each field is set when it applies. */
+export interface TemplatePlace {
+    /** The templates file. */
+    path?: string;
+    /** The template's key, e.g. `"news"`. */
+    key?: string;
+    /** The locale concerned: as the templates write it, or as a caller asked for it when no text matched. */
+    locale?: string;
+    /** The variable concerned, e.g. `"name"`. */
+    variable?: string;
+}
+
+/** Where a template problem is, as a message starts: `Template "news" (locale "ru") in templates.yaml`. */
+function describePlace({ path, key, locale }: TemplatePlace): string {
+    const file = path === undefined ? "" : ` in ${path}`;
+    if (key === undefined) return path === undefined ? "Templates" : `Templates file ${path}`;
+    return `Template "${key}"${locale === undefined ? "" : ` (locale "${locale}")`}${file}`;
+}
+
+/**
+ * A message template could not be loaded, checked or rendered: the message
+ * names where (file, key, locale), says what is wrong and how to fix it; the
+ * fields say where for code.
+ */
+export class TemplateError extends SluiceError implements TemplatePlace {
+    readonly path?: string;
+    readonly key?: string;
+    readonly locale?: string;
+    readonly variable?: string;
+
+    constructor(code: TemplateProblem, problem: string, place: TemplatePlace, options?: { cause?: unknown }) {
+        super(code, `${describePlace(place)}: ${problem}`, options);
+        if (place.path !== undefined) this.path = place.path;
+        if (place.key !== undefined) this.key = place.key;
+        if (place.locale !== undefined) this.locale = place.locale;
+        if (place.variable !== undefined) this.variable = place.variable;
     }
 }
