@@ -15,10 +15,30 @@
 export type { Judgement } from "./journal/attempts.js";
 // The journal and its store.
 export type { JournalHandle, JournalOptions, QuarantinedUpdate } from "./journal/journal.js";
+// Broadcasts: campaigns and their templates.
+export type {
+    CampaignMessage,
+    MethodMessage,
+    Recipient,
+    TemplateMessage,
+    TextMessage,
+} from "./outbox/campaigns/campaign-message.js";
+export type { CampaignState } from "./outbox/campaigns/campaign-store.js";
+export type { AddRecipientsResult, CampaignOptions, CampaignStats, Campaigns } from "./outbox/campaigns/campaigns.js";
 export type { OutboxLimits } from "./outbox/limiter.js";
 // The outbox.
 export { createOutbox, type OutboundMessage, type Outbox, type OutboxOptions, type OutboxSettings } from "./outbox/outbox.js";
 export type { Enqueued, MessageState, MessageStatus, Priority } from "./outbox/queue.js";
+export { escapeFor, type ParseMode } from "./outbox/templates/markup.js";
+export {
+    type MessageTemplates,
+    type TemplateMap,
+    type TemplateOptions,
+    type TemplateRenderer,
+    Templates,
+    type TemplateVars,
+} from "./outbox/templates/templates.js";
+export type { UnreachableChat } from "./outbox/unreachable.js";
 export type { RunOutboxOptions } from "./run/persistence.js";
 // run(): the runner with the journal and the outbox composed in.
 export { type RunHandle, type RunOptions, run } from "./run/run.js";
@@ -48,6 +68,9 @@ export {
     type SluiceErrorCode,
     StoreError,
     type StoreProblem,
+    TemplateError,
+    type TemplatePlace,
+    type TemplateProblem,
     UnauthorizedError,
 } from "./shared/errors.js";
 export { createLogger, type Logger } from "./shared/logger.js";

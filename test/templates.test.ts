@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { checkMarkup, escapeFor, visibleLength } from "../src/outbox/campaigns/markup.js";
-import { Templates } from "../src/outbox/campaigns/templates.js";
+import { checkMarkup, escapeFor, visibleLength } from "../src/outbox/templates/markup.js";
+import { Templates } from "../src/outbox/templates/templates.js";
 import { TemplateError } from "../src/shared/errors.js";
 
 const folder = mkdtempSync(join(tmpdir(), "sluice-templates-"));

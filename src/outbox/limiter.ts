@@ -59,6 +59,11 @@ export class Limiter {
         this.paid = pacedBucket(this.limits.paidPerSecond, 1000);
     }
 
+    /** Sends per second the bot's buckets allow, unpaid and paid. */
+    get rates(): { globalPerSecond: number; paidPerSecond: number } {
+        return { globalPerSecond: this.limits.globalPerSecond, paidPerSecond: this.limits.paidPerSecond };
+    }
+
     /** Milliseconds until a message to `chat` may leave (0: now). */
     waitMs(chat: string, paid: boolean, now: number): number {
         // A chat without a bucket has a fresh one's answer, 0: looking must not create buckets.

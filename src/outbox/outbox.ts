@@ -6,9 +6,23 @@ import { milliseconds, wholeNumber } from "../shared/options.js";
 import { sleep } from "../shared/timing.js";
 import { OwnerLock } from "../store/owner-lock.js";
 import { openStore, type Store } from "../store/store.js";
+import { CampaignStore } from "./campaigns/campaign-store.js";
+import { Campaigns } from "./campaigns/campaigns.js";
 import { Dispatcher, type SendCall, type SendResult } from "./dispatcher.js";
+import { UNREACHABLE_CLASSES } from "./failure.js";
 import { Limiter, type OutboxLimits } from "./limiter.js";
-import { type Enqueued, type MessageStatus, type NewMessage, OutboxQueue, PRIORITIES, type Priority } from "./queue.js";
+import {
+    type Ending,
+    type Enqueued,
+    type MessageStatus,
+    type NewMessage,
+    OutboxQueue,
+    PRIORITIES,
+    type Priority,
+    type QueuedMessage,
+} from "./queue.js";
+import { type MessageTemplates, type TemplateMap, type TemplateRenderer, Templates } from "./templates/templates.js";
+import { type UnreachableChat, UnreachableChats } from "./unreachable.js";
 
 /**
  * How an outbox sends: Telegram's limits as it should keep them, and its
@@ -27,6 +41,20 @@ export interface OutboxSettings extends OutboxLimits {
      * @default 86_400_000 (a day)
      */
     keepSentMs?: number;
+    /**
+     * Campaign templates: a YAML file's path or an object,
+     * `{ news: { en: "Hello, {name}!", ru: "Привет, {name}!" } }`.
+     * @default none (campaigns send texts or method calls)
+     */
+    templates?: string | TemplateMap;
+    /** The locale templates fall back to last. @default "en" */
+    defaultLocale?: string;
+    /**
+     * Renders campaign templates instead of `templates` (for @grammyjs/i18n,
+     * Fluent, …); its output is checked against Telegram's limits and sent as is.
+     * @default sluice's `{name}` templates
+     */
+    renderTemplate?: TemplateRenderer;
 }
 
 /** Options of `createOutbox`: where the queue lives, what it sends with, and its settings. */
@@ -95,6 +123,9 @@ export class Outbox {
     private readonly waiting = new Map<number, { resolve: (result: unknown) => void; reject: (error: Error) => void }[]>();
     private closed: Promise<void> | undefined;
     private unauthorized: UnauthorizedError | undefined;
+    private readonly unreachableChats: UnreachableChats;
+    /** Broadcasts to many recipients through this outbox: create, add recipients, start, pause, stats. */
+    readonly campaigns: Campaigns;
 
     /** @internal Use `createOutbox`. */
     constructor(
@@ -109,11 +140,23 @@ export class Outbox {
         this.limiter = new Limiter(options);
         this.clock = options.clock ?? Date.now;
         this.log = componentLogger("outbox", options.logger);
+        const templates = templatesOf(options);
         // In memory nothing is shared; on a file, a second dispatcher would send every message twice.
         this.lock = store.inMemory ? undefined : OwnerLock.acquire(store, botId, "outbox");
         this.queue = new OutboxQueue(store, botId, {
             headWritten: (priority, readyAt) => this.dispatcher?.headWritten(priority, readyAt),
-            ended: () => {},
+            ended: (message, ending, now) => this.messageEnded(message, ending, now),
+        });
+        this.unreachableChats = new UnreachableChats(store, botId);
+        this.campaigns = new Campaigns({
+            store: new CampaignStore(store, botId),
+            queue: this.queue,
+            unreachable: this.unreachableChats,
+            templates,
+            clock: this.clock,
+            limits: this.limiter.rates,
+            isInFlight: (id) => this.dispatcher.isInFlight(id),
+            log: this.log,
         });
         const raw = options.api.raw as Record<string, (payload: Record<string, unknown>, signal: AbortSignal) => Promise<unknown>>;
         const send: SendCall = (method, payload, signal) => dispatching.run(true, () => raw[method]!(payload, signal));
@@ -129,6 +172,7 @@ export class Outbox {
             onUnauthorized: () => this.stopUnauthorized(),
         });
         this.dispatcher.start();
+        this.campaigns.open();
         this.pruneSent();
         this.pruneTimer = setInterval(() => this.pruneSent(), PRUNE_EVERY_MS).unref();
     }
@@ -226,6 +270,30 @@ export class Outbox {
         return cancelled;
     }
 
+    /**
+     * Chats that answered "blocked", "deactivated" or "not found", which
+     * campaigns skip; an update from one of them clears its mark.
+     */
+    unreachable(): UnreachableChat[] {
+        return this.unreachableChats.list();
+    }
+
+    /**
+     * Tells the outbox these chats wrote to the bot (run() does, for every
+     * update it fetches): they are reachable again. Returns how many were not.
+     */
+    heardFrom(chats: Iterable<string | number>): number {
+        return this.unreachableChats.clear(chats);
+    }
+
+    /** A message left the queue (inside the transaction recording it): campaigns count it, refusals mark the chat. */
+    private messageEnded(message: QueuedMessage, ending: Ending, now: number): void {
+        if (ending.state === "dead" && UNREACHABLE_CLASSES.has(ending.failure.errorClass)) {
+            this.unreachableChats.mark(message.chat, ending.failure.errorClass, now);
+        }
+        this.campaigns.messageEnded(message, ending, now);
+    }
+
     /** Messages given up on, oldest first. */
     deadLetters(): MessageStatus[] {
         return this.queue.deadLetters();
@@ -276,6 +344,7 @@ export class Outbox {
     private async shutDown(timeoutMs: number): Promise<void> {
         this.storeGroup();
         clearInterval(this.pruneTimer);
+        this.campaigns.close();
         await this.dispatcher.stop(timeoutMs);
         const closed = new SluiceError(
             "OUTBOX_CLOSED",
@@ -316,6 +385,19 @@ export class Outbox {
             else waiter.reject(new DeadLetterError(id, result.failure));
         }
     }
+}
+
+function templatesOf(options: OutboxSettings): MessageTemplates | undefined {
+    if (options.renderTemplate !== undefined) {
+        if (options.templates !== undefined) {
+            throw new InvalidOptionError("outbox.renderTemplate", "give either `templates` or `renderTemplate`, not both");
+        }
+        return Templates.custom(options.renderTemplate);
+    }
+    const { defaultLocale } = options;
+    return options.templates === undefined
+        ? undefined
+        : Templates.load(options.templates, defaultLocale === undefined ? {} : { defaultLocale });
 }
 
 /**

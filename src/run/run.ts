@@ -7,6 +7,7 @@ import { createConcurrentSink, type SinkOptions } from "../runner/sink.js";
 import { createSource, type SourceOptions } from "../runner/source.js";
 import { InvalidOptionError, SluiceError } from "../shared/errors.js";
 import { componentLogger, type Logger } from "../shared/logger.js";
+import { chatIdOfUpdate } from "../shared/update-chat.js";
 import { runInUpdateScope } from "../shared/update-scope.js";
 import type { Store } from "../store/store.js";
 import { openPersistence, type RunOutboxOptions } from "./persistence.js";
@@ -111,6 +112,8 @@ export function run<Y extends { update_id: number }, R>(bot: BotAdapter<Y, R>, o
                 const updates = await fetchUpdates(batchSize, signal);
                 // Written before the next getUpdates, which is what confirms this batch to Telegram.
                 if (updates.length > 0) journal?.append(updates, fetchUpdates.offset);
+                // A chat that writes has unblocked the bot (or was never gone): campaigns may send to it again.
+                if (updates.length > 0) outbox?.heardFrom(chatsOf(updates));
                 return updates;
             },
         },
@@ -240,5 +243,13 @@ function checkRunOptions<Y>(options: RunOptions<Y>): void {
             "runner.logger",
             "`logger` is the logger of everything `run` starts; pass your logger once, as `logger`",
         );
+    }
+}
+
+/** The chats a batch of updates came from. */
+function* chatsOf(updates: readonly unknown[]): Generator<number> {
+    for (const update of updates) {
+        const chat = chatIdOfUpdate(update);
+        if (chat !== undefined) yield chat;
     }
 }

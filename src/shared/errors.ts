@@ -11,6 +11,7 @@
  * - `DEAD_LETTER`: an outbox message was given up (see `DeadLetterError`).
  * - `OUTBOX_CLOSED`: the outbox stopped while the caller waited for a message (it stays queued).
  * - `SIMULATOR_CLOSED`, `SIMULATOR_EXITED`, `SIMULATOR_TIMEOUT`, `SIMULATOR_UNKNOWN_BOT`, `SIMULATOR_REMOTE`: the Bot API simulator.
+ * - `CAMPAIGN_UNKNOWN`, `CAMPAIGN_STATE`: no such campaign, or it cannot do that in its state (resume a cancelled one).
  * - `TEMPLATE_UNKNOWN`, `TEMPLATE_INVALID`, `TEMPLATE_VARIABLE_MISSING`, `MESSAGE_TOO_LONG`: see `TemplateError`.
  */
 export type SluiceErrorCode =
@@ -30,6 +31,8 @@ export type SluiceErrorCode =
     | "SIMULATOR_TIMEOUT"
     | "SIMULATOR_UNKNOWN_BOT"
     | "SIMULATOR_REMOTE"
+    | "CAMPAIGN_UNKNOWN"
+    | "CAMPAIGN_STATE"
     | TemplateProblem;
 
 /**
@@ -151,6 +154,7 @@ export class DeadLetterError extends SluiceError implements SendFailure {
 
 /**
  * Why a message template could not make a message:
+ * - `CAMPAIGN_UNKNOWN`, `CAMPAIGN_STATE`: no such campaign, or it cannot do that in its state (resume a cancelled one).
  * - `TEMPLATE_UNKNOWN`: no template has this key, or it has no text for the locale, its base language or the default locale.
  * - `TEMPLATE_INVALID`: the templates file cannot be read or has the wrong shape, or a text is not valid markup for the parse mode.
  * - `TEMPLATE_VARIABLE_MISSING`: a variable the text uses was not given (or was null, undefined, or not a string, number, bigint or boolean).
