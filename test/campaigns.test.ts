@@ -124,6 +124,24 @@ describe("campaigns", () => {
         for (const [chat, texts] of textsByChat()) assert.equal(texts.length, 1, `chat ${chat} got one message`);
     });
 
+    it("goes on after a restart; finished() of a closing outbox rejects instead of hanging", async () => {
+        rig = await startRig();
+        const store = join(dir, "restart.db");
+        outbox = createOutbox({ store, api: rig.bot().api, globalPerSecond: 50, privatePerSecond: 50 });
+        const { id } = outbox.campaigns.create({ name: "restart", message: { text: "hi" } });
+        await outbox.campaigns.addRecipients(id, chats(1, 100));
+        outbox.campaigns.start(id);
+        const waiting = outbox.campaigns.finished(id);
+        await until(() => rig!.sim.sent(rig!.token).length >= 10, 5_000, "some sends");
+        await outbox.close();
+        await assert.rejects(waiting, { code: "OUTBOX_CLOSED" });
+        outbox = createOutbox({ store, api: rig.bot().api, ...FAST });
+        const stats = await outbox.campaigns.finished(id);
+        assert.deepEqual([stats.sent, stats.pending], [100, 0]);
+        assert.equal(textsByChat().size, 100);
+        for (const texts of textsByChat().values()) assert.equal(texts.length, 1);
+    });
+
     it("keeps per-chat order across a campaign and replies to the same chat, whatever their priorities", async () => {
         rig = await startRig();
         outbox = createOutbox({ api: rig.bot().api, globalPerSecond: 100, privatePerSecond: 2 });

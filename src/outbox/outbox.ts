@@ -344,7 +344,9 @@ export class Outbox {
     private async shutDown(timeoutMs: number): Promise<void> {
         this.storeGroup();
         clearInterval(this.pruneTimer);
-        this.campaigns.close();
+        this.campaigns.close(
+            new SluiceError("OUTBOX_CLOSED", "The outbox closed before this campaign finished; it goes on at the next start."),
+        );
         await this.dispatcher.stop(timeoutMs);
         const closed = new SluiceError(
             "OUTBOX_CLOSED",

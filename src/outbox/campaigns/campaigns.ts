@@ -104,7 +104,7 @@ export class Campaigns {
     private readonly rates = new Map<number, SendRate>();
     /** `addRecipients` calls still running, per campaign: it is not finished while one is. */
     private readonly importing = new Map<number, number>();
-    private readonly waiters = new Map<number, ((stats: CampaignStats) => void)[]>();
+    private readonly waiters = new Map<number, { resolve: (stats: CampaignStats) => void; reject: (error: Error) => void }[]>();
     private readonly timers = new Map<number, NodeJS.Timeout>();
     private readonly toFeed = new Set<number>();
     private closed = false;
@@ -121,11 +121,13 @@ export class Campaigns {
         }
     }
 
-    /** @internal Stops feeding and scheduling; waiting `finished` calls stay pending. */
-    close(): void {
+    /** @internal Stops feeding and scheduling; callers waiting in `finished` hear `closed`. */
+    close(closed: SluiceError): void {
         this.closed = true;
         for (const timer of this.timers.values()) clearTimeout(timer);
         this.timers.clear();
+        for (const list of this.waiters.values()) for (const waiter of list) waiter.reject(closed);
+        this.waiters.clear();
     }
 
     /**
@@ -271,13 +273,19 @@ export class Campaigns {
         return this.context.store.list().map((campaign) => this.statsOf(campaign));
     }
 
-    /** Resolves with the final numbers once nothing of the campaign is pending (finished, or cancelled and drained). */
+    /**
+     * Resolves with the final numbers once nothing of the campaign is pending
+     * (finished, or cancelled and drained); rejects with `OUTBOX_CLOSED` if the
+     * outbox closes first (the campaign goes on at the next start).
+     */
     finished(id: number): Promise<CampaignStats> {
         const campaign = this.campaign(id);
         if (campaign.finished_at !== null) return Promise.resolve(this.statsOf(campaign));
-        return new Promise((resolve) => {
+        if (this.closed)
+            return Promise.reject(new SluiceError("OUTBOX_CLOSED", "The outbox is closed; the campaign goes on at its next start."));
+        return new Promise((resolve, reject) => {
             const list = this.waiters.get(id) ?? [];
-            list.push(resolve);
+            list.push({ resolve, reject });
             this.waiters.set(id, list);
         });
     }
@@ -447,7 +455,7 @@ export class Campaigns {
         this.context.store.setState(id, campaign.state === "running" ? "finished" : "cancelled", { finishedAt: now });
         this.context.log.info({ campaign: id }, "campaign finished");
         const stats = this.stats(id);
-        for (const resolve of this.waiters.get(id) ?? []) resolve(stats);
+        for (const waiter of this.waiters.get(id) ?? []) waiter.resolve(stats);
         this.waiters.delete(id);
     }
 
