@@ -174,7 +174,14 @@ export class Outbox {
         this.dispatcher.start();
         this.campaigns.open();
         this.pruneSent();
-        this.pruneTimer = setInterval(() => this.pruneSent(), PRUNE_EVERY_MS).unref();
+        this.pruneTimer = setInterval(() => {
+            try {
+                this.pruneSent();
+            } catch (error) {
+                // A throw from a timer would end the process; old rows can wait for the next hour.
+                this.log.error({ err: error }, "could not delete old sent messages; will try again in an hour");
+            }
+        }, PRUNE_EVERY_MS).unref();
     }
 
     /** Stores a message for sending; returns its id (the earlier one's for a repeated idempotency key). */
