@@ -106,8 +106,10 @@ export interface BroadcastResult {
     enqueuePerSecond: number;
     /** Messages delivered per second in the window, as a share of the allowed rate. */
     shareOfAllowed: number;
-    /** 429s drawn from the first enqueue to the end of the window. */
+    /** 429s drawn in the window. */
     floodRejections: number;
+    /** 429s drawn before it, while enqueuing and warming up (an enqueue batch holds the thread while sends are on their way). */
+    floodRejectionsBefore: number;
     /** This process's CPU time in the window (user and system), as a share of one core. */
     cpuShare: number;
     /** Resident memory of this process before the enqueue and at the end of the window. */
@@ -163,7 +165,8 @@ export async function broadcast(
         return {
             enqueuePerSecond,
             shareOfAllowed: (after.sent - before.sent) / elapsed / allowedPerSecond,
-            floodRejections: after.floodRejections,
+            floodRejections: after.floodRejections - before.floodRejections,
+            floodRejectionsBefore: before.floodRejections,
             cpuShare: (used.user + used.system) / 1e6 / elapsed,
             rssBefore,
             rssAfter: process.memoryUsage().rss,
