@@ -8,12 +8,17 @@ import { forkSimulator } from "../src/simulator/index.js";
 import { quietP99 } from "./fairness.js";
 import { journaledThroughput, removeJournalFiles, resumeTime } from "./journal.js";
 import { heapAfterChats } from "./memory.js";
-import { type DeliveryResult, delivery, enqueueRate, replyLatency, TELEGRAM_LIMITS } from "./outbox.js";
+import { type BroadcastResult, broadcast, type DeliveryResult, delivery, enqueueRate, replyLatency, TELEGRAM_LIMITS } from "./outbox.js";
 import { median } from "./stats.js";
 import { bareLoop, runnerThroughput, UPDATES } from "./throughput.js";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const ROUND_TRIP_MS = 5;
+/** Messages queued by the outbox's broadcast at 30/s, and by its paid broadcast at 1000/s; smaller for a quick run. */
+const BROADCAST_SIZE = Number(process.env.BENCH_BROADCAST_SIZE ?? 1_000_000);
+const PAID_BROADCAST_SIZE = Number(process.env.BENCH_PAID_BROADCAST_SIZE ?? 100_000);
+/** Seconds each broadcast is measured for, after its warm-up. */
+const BROADCAST_SECONDS = Number(process.env.BENCH_BROADCAST_SECONDS ?? 60);
 /** `BENCH_ONLY=throughput,journal,outbox,fairness,memory` (any subset) runs only those comparisons. */
 const only = new Set((process.env.BENCH_ONLY ?? "throughput,journal,outbox,fairness,memory").split(","));
 const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MB`;
@@ -28,7 +33,10 @@ try {
     await sim.close();
     removeJournalFiles();
 }
-if (only.has("outbox")) await compareOutbox();
+if (only.has("outbox")) {
+    await compareOutbox();
+    await compareBroadcasts();
+}
 if (only.has("memory")) await compareMemory();
 
 async function compareThroughput(): Promise<void> {
@@ -133,6 +141,36 @@ async function compareOutbox(): Promise<void> {
         );
     } finally {
         await open.close();
+    }
+}
+
+/** Broadcasts with the whole audience queued at once: the cost of a send must not grow with the queue. */
+async function compareBroadcasts(): Promise<void> {
+    const limited = await forkSimulator({ limits: TELEGRAM_LIMITS, recordCalls: false });
+    const count = (n: number) => n.toLocaleString("en-US");
+    const show = (r: BroadcastResult, shareTarget: number) => {
+        console.log(`    enqueueMany, 10,000 per call: ${rate(r.enqueuePerSecond).replace("updates", "messages")}`);
+        console.log(
+            `    over ${r.seconds.toFixed(0)} s after a warm-up: ${r.shareOfAllowed.toFixed(3)} of the allowed rate, ` +
+                `${r.floodRejections} x 429 (target >= ${shareTarget} with zero 429s; ${r.floodRejectionsBefore} x 429 before)`,
+        );
+        console.log(
+            `    this process: CPU ${(100 * r.cpuShare).toFixed(1)}% of one core, resident memory ${mb(r.rssAfter)} ` +
+                `(${mb(r.rssBefore)} before enqueuing)`,
+        );
+    };
+    try {
+        console.log("Outbox broadcasts: one message per chat, all queued into a store file first; simulator at Telegram's limits");
+        console.log(`  ${count(BROADCAST_SIZE)} messages at 30/s (target: CPU < 5% of one core)`);
+        show(await broadcast(limited, { count: BROADCAST_SIZE, paid: false, allowedPerSecond: 30, seconds: BROADCAST_SECONDS }), 0.97);
+        console.log(`  ${count(PAID_BROADCAST_SIZE)} messages with allow_paid_broadcast at 1000/s`);
+        show(
+            await broadcast(limited, { count: PAID_BROADCAST_SIZE, paid: true, allowedPerSecond: 1000, seconds: BROADCAST_SECONDS }),
+            0.95,
+        );
+        console.log();
+    } finally {
+        await limited.close();
     }
 }
 

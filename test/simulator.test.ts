@@ -426,6 +426,23 @@ describe("simulator: flood limits", () => {
         });
     });
 
+    test("paid broadcasts pass beyond the bot's 30/s up to paidPerSecond; unpaid calls still draw 429", () => {
+        const now = 1_700_000_000_000;
+        return withSim(
+            { limits: { globalPerSecond: 30, paidPerSecond: 1000, privatePerSecond: 1 }, clock: () => now },
+            async (sim, token) => {
+                const send = (chat: number, paid: boolean) =>
+                    api(sim, token, "sendMessage", { chat_id: chat, text: "x", ...(paid ? { allow_paid_broadcast: true } : {}) });
+                for (let chat = 1; chat <= 30; chat++) assert.equal((await send(chat, false)).status, 200);
+                assert.equal((await send(31, false)).status, 429, "the 31st unpaid call in a second");
+                for (let chat = 100; chat < 200; chat++) assert.equal((await send(chat, true)).status, 200, `paid call to ${chat}`);
+                assert.equal((await send(100, true)).status, 429, "a chat's own limit still applies to paid calls");
+                assert.equal((await send(32, false)).status, 429, "paid calls did not free the bot's window");
+                assert.equal(sim.stats(token).floodRejections, 3);
+            },
+        );
+    });
+
     test("per-group limit counts per minute; retry_after says how long", () => {
         let now = 1_700_000_000_000;
         return withSim({ limits: { groupPerMinute: 2 }, clock: () => now }, async (sim, token) => {

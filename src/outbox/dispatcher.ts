@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { backoffMs } from "../shared/backoff.js";
 import type { SendFailure } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
@@ -64,6 +65,9 @@ export class Dispatcher {
     start(): void {
         this.running = true;
         this.aborter = new AbortController();
+        // Every call in flight listens to it (grammY's client adds one listener a call), up to maxInFlight
+        // at once: Node's warning past 10 listeners would be a false alarm of a leak.
+        setMaxListeners(0, this.aborter.signal);
         this.window.reset();
         this.wake();
     }

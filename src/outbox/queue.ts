@@ -170,6 +170,11 @@ export class OutboxQueue {
         };
     }
 
+    /** The prepared statements by name, for the test that checks each finds its rows through an index. */
+    get statements(): Readonly<Record<string, Statement>> {
+        return this.sql;
+    }
+
     /**
      * Stores new messages in one transaction. A message whose idempotency key
      * was used before is not stored again; its entry holds the earlier id.

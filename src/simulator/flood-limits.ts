@@ -15,6 +15,14 @@ import { InvalidOptionError } from "../shared/errors.js";
 export interface FloodLimits {
     /** Message calls per second across all chats of one bot. @default unlimited */
     globalPerSecond?: number;
+    /**
+     * Message calls per second with `allow_paid_broadcast: true`, counted
+     * here instead of against `globalPerSecond` (Telegram lets paid
+     * broadcasts through at up to 1000/s, for a fee per message; the
+     * per-chat limits still apply).
+     * @default unlimited
+     */
+    paidPerSecond?: number;
     /** Message calls per second into one private chat (chat id > 0). @default unlimited */
     privatePerSecond?: number;
     /** Message calls per minute into one group or channel (chat id < 0 or `@username`). @default unlimited */
@@ -69,6 +77,7 @@ const SWEEP_EVERY = 10_000;
  */
 export class FloodLimiter {
     private readonly global: SlidingWindow | undefined;
+    private readonly paid: SlidingWindow | undefined;
     private readonly chats = new Map<number | string, SlidingWindow>();
     private sinceSweep = 0;
 
@@ -79,18 +88,21 @@ export class FloodLimiter {
             }
         }
         this.global = limits.globalPerSecond === undefined ? undefined : new SlidingWindow(limits.globalPerSecond, 1000);
+        this.paid = limits.paidPerSecond === undefined ? undefined : new SlidingWindow(limits.paidPerSecond, 1000);
     }
 
     /**
-     * Admits a message call into `chatId` at `now` (ms). Returns 0 when
-     * admitted, otherwise the `retry_after` Telegram would send: whole
-     * seconds until every full window has room again, at least 1.
+     * Admits a message call into `chatId` at `now` (ms), a paid broadcast
+     * if `paid`. Returns 0 when admitted, otherwise the `retry_after`
+     * Telegram would send: whole seconds until every full window has room
+     * again, at least 1.
      */
-    admit(chatId: number | string | undefined, now: number): number {
+    admit(chatId: number | string | undefined, paid: boolean, now: number): number {
         const chat = chatId === undefined ? undefined : this.chatWindow(chatId);
-        const wait = Math.max(this.global?.waitMs(now) ?? 0, chat?.waitMs(now) ?? 0);
+        const bot = paid ? this.paid : this.global;
+        const wait = Math.max(bot?.waitMs(now) ?? 0, chat?.waitMs(now) ?? 0);
         if (wait > 0) return Math.max(1, Math.ceil(wait / 1000));
-        this.global?.record(now);
+        bot?.record(now);
         chat?.record(now);
         if (chat !== undefined && ++this.sinceSweep >= SWEEP_EVERY) this.sweep(now);
         return 0;

@@ -134,7 +134,7 @@ export class Router {
             if (refusal !== undefined) return { ok: false, ...refusal };
         }
         if (!method.message) return undefined;
-        const retryAfter = bot.limiter.admit(chatBound ? chatId : undefined, at);
+        const retryAfter = bot.limiter.admit(chatBound ? chatId : undefined, payload.allow_paid_broadcast === true, at);
         if (retryAfter === 0) return undefined;
         bot.counters.floodRejections++;
         return { ok: false, status: 429, description: `Too Many Requests: retry after ${retryAfter}`, retryAfter };
