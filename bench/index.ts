@@ -5,6 +5,7 @@
  * neither side profits from a warmer machine.
  */
 import { forkSimulator } from "../src/simulator/index.js";
+import { importRate, replyLatencyDuringCampaign } from "./campaigns.js";
 import { quietP99 } from "./fairness.js";
 import { journaledThroughput, removeJournalFiles, resumeTime } from "./journal.js";
 import { heapAfterChats } from "./memory.js";
@@ -17,10 +18,12 @@ const ROUND_TRIP_MS = 5;
 /** Messages queued by the outbox's broadcast at 30/s, and by its paid broadcast at 1000/s; smaller for a quick run. */
 const BROADCAST_SIZE = Number(process.env.BENCH_BROADCAST_SIZE ?? 1_000_000);
 const PAID_BROADCAST_SIZE = Number(process.env.BENCH_PAID_BROADCAST_SIZE ?? 100_000);
+/** Recipients imported, and in the campaign replies are timed against; smaller for a quick run. */
+const CAMPAIGN_SIZE = Number(process.env.BENCH_CAMPAIGN_SIZE ?? 1_000_000);
 /** Seconds each broadcast is measured for, after its warm-up. */
 const BROADCAST_SECONDS = Number(process.env.BENCH_BROADCAST_SECONDS ?? 60);
-/** `BENCH_ONLY=throughput,journal,outbox,fairness,memory` (any subset) runs only those comparisons. */
-const only = new Set((process.env.BENCH_ONLY ?? "throughput,journal,outbox,fairness,memory").split(","));
+/** `BENCH_ONLY=throughput,journal,outbox,campaigns,fairness,memory` (any subset) runs only those comparisons. */
+const only = new Set((process.env.BENCH_ONLY ?? "throughput,journal,outbox,campaigns,fairness,memory").split(","));
 const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MB`;
 const rate = (perSecond: number) => `${Math.round(perSecond).toLocaleString("en-US")} updates/s`;
 
@@ -37,6 +40,7 @@ if (only.has("outbox")) {
     await compareOutbox();
     await compareBroadcasts();
 }
+if (only.has("campaigns")) await compareCampaigns();
 if (only.has("memory")) await compareMemory();
 
 async function compareThroughput(): Promise<void> {
@@ -169,6 +173,28 @@ async function compareBroadcasts(): Promise<void> {
             0.95,
         );
         console.log();
+    } finally {
+        await limited.close();
+    }
+}
+
+async function compareCampaigns(): Promise<void> {
+    const limited = await forkSimulator({ limits: TELEGRAM_LIMITS, recordCalls: false });
+    const count = CAMPAIGN_SIZE.toLocaleString("en-US");
+    try {
+        console.log("Campaigns");
+        const imported = await importRate(limited, CAMPAIGN_SIZE);
+        console.log(
+            `  addRecipients of ${count} from an async generator, with locales and values: ` +
+                `${rate(imported.perSecond).replace("updates", "recipients")}, resident memory +${mb(imported.rssGrowth)} ` +
+                "(target >= 100,000/s, < 150 MB)",
+        );
+        const latency = await replyLatencyDuringCampaign(limited, CAMPAIGN_SIZE, BROADCAST_SECONDS / 2);
+        console.log(
+            `  ctx.reply to new updates (5/s) while a ${count}-recipient campaign runs at 30/s: ` +
+                `p50 ${latency.p50.toFixed(0)} ms, p99 ${latency.p99.toFixed(0)} ms over ${latency.replies} replies (target p99 <= 250 ms); ` +
+                `the campaign kept ${latency.campaignShare.toFixed(2)} of 30/s, ${latency.floodRejections} x 429\n`,
+        );
     } finally {
         await limited.close();
     }
