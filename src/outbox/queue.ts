@@ -121,8 +121,10 @@ export class OutboxQueue {
             ),
             byKey: sql("SELECT id FROM outbox_messages WHERE bot_id = ? AND idempotency_key = ?"),
             get: sql("SELECT * FROM outbox_messages WHERE bot_id = ? AND id = ?"),
-            hasHead: sql("SELECT 1 FROM outbox_heads WHERE bot_id = ? AND chat_key = ?"),
-            insertHead: sql("INSERT INTO outbox_heads (bot_id, chat_key, message_id, priority, ready_at) VALUES (?, ?, ?, ?, ?)"),
+            // A chat with queued messages already has its head: then this does nothing.
+            insertHead: sql(
+                "INSERT OR IGNORE INTO outbox_heads (bot_id, chat_key, message_id, priority, ready_at) VALUES (?, ?, ?, ?, ?)",
+            ),
             firstQueued: sql(
                 "SELECT id, priority, not_before FROM outbox_messages WHERE bot_id = ? AND chat_key = ? AND state = 'queued' ORDER BY id LIMIT 1",
             ),
@@ -202,8 +204,7 @@ export class OutboxQueue {
             message.recipient ?? null,
         );
         const id = Number(lastInsertRowid);
-        if (this.sql.hasHead!.get(this.botId, message.chat) === undefined) {
-            this.sql.insertHead!.run(this.botId, message.chat, id, message.priority, message.notBefore);
+        if (this.sql.insertHead!.run(this.botId, message.chat, id, message.priority, message.notBefore).changes > 0) {
             this.events.headWritten(message.priority, message.notBefore);
         }
         return { id, duplicate: false };
