@@ -122,9 +122,7 @@ export class OutboxQueue {
             byKey: sql("SELECT id FROM outbox_messages WHERE bot_id = ? AND idempotency_key = ?"),
             get: sql("SELECT * FROM outbox_messages WHERE bot_id = ? AND id = ?"),
             // A chat with queued messages already has its head: then this does nothing.
-            insertHead: sql(
-                "INSERT OR IGNORE INTO outbox_heads (bot_id, chat_key, message_id, priority, ready_at) VALUES (?, ?, ?, ?, ?)",
-            ),
+            insertHead: sql("INSERT OR IGNORE INTO outbox_heads (bot_id, chat_key, message_id, priority, ready_at) VALUES (?, ?, ?, ?, ?)"),
             firstQueued: sql(
                 "SELECT id, priority, not_before FROM outbox_messages WHERE bot_id = ? AND chat_key = ? AND state = 'queued' ORDER BY id LIMIT 1",
             ),
