@@ -2,11 +2,12 @@ import { setMaxListeners } from "node:events";
 import { backoffMs } from "../shared/backoff.js";
 import type { SendFailure } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
+import { type Busy, ReadyWindow } from "../shared/ready-window.js";
 import { settlesWithin } from "../shared/timing.js";
+import { Wakeup } from "../shared/wakeup.js";
 import { classifyFailure, type Failure } from "./failure.js";
 import type { Limiter } from "./limiter.js";
-import type { OutboxQueue, QueuedMessage } from "./queue.js";
-import { ReadyWindow } from "./ready-window.js";
+import type { HeadRef, OutboxQueue, QueuedMessage } from "./queue.js";
 
 /** Sends one API call, cancelled when `signal` aborts; grammY's `api.raw[method](payload, signal)`. */
 export type SendCall = (method: string, payload: Record<string, unknown>, signal: AbortSignal) => Promise<unknown>;
@@ -32,6 +33,7 @@ export interface DispatcherOptions {
 /** Priority classes in the order the 5 : 3 : 1 rotation serves them. */
 const ROTATION = [0, 0, 0, 0, 0, 1, 1, 1, 2];
 const FIRST_RETRY_MS = 500;
+const PRIORITY_CLASSES = 3;
 
 /**
  * The sending loop. Each turn it takes ready chat heads from the window
@@ -47,29 +49,41 @@ const FIRST_RETRY_MS = 500;
 export class Dispatcher {
     /** Chats with a call in flight, and that call's message id. */
     private readonly inFlight = new Map<string, number>();
-    private readonly window: ReadyWindow;
+    /** The window skips heads of chats in flight. */
+    private readonly busy: Busy<HeadRef>;
+    private readonly window: ReadyWindow<HeadRef>;
+    private readonly wakeup: Wakeup;
     /** Cancels the sends in flight when a stop runs out of time. */
     private aborter = new AbortController();
     private rotation = 0;
-    private timer: NodeJS.Timeout | undefined;
-    private wakeAt = Infinity;
-    private running = false;
     private idle: (() => void)[] = [];
-    private nudged = false;
 
     constructor(private readonly options: DispatcherOptions) {
-        this.window = new ReadyWindow(options.queue);
+        const { queue } = options;
+        this.window = new ReadyWindow<HeadRef>(
+            {
+                ready: (priority, now, limit) => queue.readyHeads(priority, now, limit),
+                nextReadyAt: (p, after) => queue.nextReadyAt(p, after),
+            },
+            PRIORITY_CLASSES,
+        );
+        const inFlight = this.inFlight;
+        this.busy = {
+            get size() {
+                return inFlight.size;
+            },
+            holds: (head) => inFlight.has(head.chat),
+        };
+        this.wakeup = new Wakeup((now) => this.turn(now), options.clock);
     }
 
     /** Starts sending. */
     start(): void {
-        this.running = true;
         this.aborter = new AbortController();
-        // Every call in flight listens to it (grammY's client adds one listener a call), up to maxInFlight
-        // at once: Node's warning past 10 listeners would be a false alarm of a leak.
-        setMaxListeners(0, this.aborter.signal);
+        // Every call in flight listens to this signal (grammY adds one listener a call and removes it after).
+        setMaxListeners(this.options.maxInFlight + 10, this.aborter.signal);
         this.window.reset();
-        this.wake();
+        this.wakeup.start();
     }
 
     /**
@@ -79,17 +93,10 @@ export class Dispatcher {
      * copy: the outbox's at-least-once edge).
      */
     async stop(timeoutMs: number): Promise<void> {
-        this.halt();
+        this.wakeup.stop();
         if (await settlesWithin(this.whenIdle(), timeoutMs)) return;
         this.aborter.abort();
         await this.whenIdle();
-    }
-
-    private halt(): void {
-        this.running = false;
-        clearTimeout(this.timer);
-        this.timer = undefined;
-        this.wakeAt = Infinity;
     }
 
     private async whenIdle(): Promise<void> {
@@ -102,28 +109,20 @@ export class Dispatcher {
         return false;
     }
 
+    /** Looks for work on the next turn of the event loop. */
+    nudge(): void {
+        this.wakeup.nudge();
+    }
+
     /** The queue wrote a head: look again if it is ready before the next planned look. */
     headWritten(priority: number, readyAt: number): void {
-        this.window.headWritten(priority, readyAt);
-        if (readyAt < this.wakeAt) this.nudge();
+        this.window.written(priority, readyAt);
+        this.wakeup.dueAt(readyAt);
     }
 
-    /** Looks for work on the next turn of the event loop (a burst of changes costs one look). */
-    nudge(): void {
-        if (this.nudged || !this.running) return;
-        this.nudged = true;
-        setImmediate(() => {
-            this.nudged = false;
-            this.wake();
-        });
-    }
-
-    /** Sends what is ready now, then sleeps until the next thing will be. */
-    private wake(): void {
-        if (!this.running) return;
-        clearTimeout(this.timer);
-        const { clock, maxInFlight } = this.options;
-        const now = clock();
+    /** Sends what is ready at `now`; returns when to look again. */
+    private turn(now: number): number {
+        const { maxInFlight } = this.options;
         let wakeAt = Infinity;
         while (this.inFlight.size < maxInFlight) {
             const pick = this.pick(now);
@@ -132,10 +131,7 @@ export class Dispatcher {
             this.send(pick.message, now);
         }
         // With maxInFlight calls out, a finishing one nudges; nothing to plan.
-        if (this.inFlight.size >= maxInFlight) wakeAt = Infinity;
-        this.wakeAt = wakeAt;
-        // Not unref'd: queued messages keep the process alive until sent or the outbox stops.
-        this.timer = wakeAt === Infinity ? undefined : setTimeout(() => this.wake(), Math.max(1, wakeAt - now));
+        return this.inFlight.size >= maxInFlight ? Infinity : wakeAt;
     }
 
     /** The next message to send now, or the earliest time one may be ready. */
@@ -159,7 +155,7 @@ export class Dispatcher {
     /** The first head of `priority` the store and limits admit now; stale heads and chats not yet admitted are passed over. */
     private takeReady(priority: number, now: number): { message?: QueuedMessage; wakeAt: number } {
         const { queue, limiter } = this.options;
-        for (let head = this.window.peek(priority, now, true, this.inFlight); head !== undefined; ) {
+        for (let head = this.window.peek(priority, now, this.busy); head !== undefined; ) {
             const message = this.inFlight.has(head.chat) ? undefined : queue.readyHead(head.chat, now);
             const chatWaitMs = message === undefined ? 0 : limiter.chatWaitMs(message.chat, now);
             if (message !== undefined && chatWaitMs === 0) {
@@ -172,7 +168,7 @@ export class Dispatcher {
             this.window.drop(priority);
             // Its chat's bucket holds it back (a call outside the queue used it): ready again when it admits.
             if (chatWaitMs > 0) queue.delayHead(head.chat, now + chatWaitMs);
-            head = this.window.peek(priority, now, false, this.inFlight);
+            head = this.window.peek(priority, now, this.busy);
         }
         return { wakeAt: this.window.readyAt(priority) };
     }
@@ -195,7 +191,7 @@ export class Dispatcher {
         switch (failure.kind) {
             case "unauthorized":
                 // Every message would fail the same way: stop, and keep them all queued for a good token.
-                this.halt();
+                this.wakeup.stop();
                 this.release(message.chat);
                 this.options.onUnauthorized(failure.cause);
                 return;
@@ -217,7 +213,7 @@ export class Dispatcher {
                     return;
                 }
                 // Jitter: retries of many chats that failed together spread out.
-                message.notBefore = now + backoffMs(message.attempts, "exponential", FIRST_RETRY_MS, Math.random);
+                message.notBefore = now + backoffMs(message.attempts, "exponential", FIRST_RETRY_MS, { jitter: "spread" });
                 log.warn({ messageId: message.id, attempt: message.attempts, error: failure.cause.description }, "send failed; will retry");
                 queue.reschedule(message);
                 break;
@@ -243,7 +239,7 @@ export class Dispatcher {
         if (this.inFlight.size === 0 && this.idle.length > 0) {
             for (const resolve of this.idle.splice(0)) resolve();
         }
-        this.nudge();
+        this.wakeup.nudge();
     }
 }
 

@@ -4,6 +4,7 @@ import { DeadLetterError, InvalidOptionError, SluiceError, UnauthorizedError } f
 import { componentLogger, type Logger } from "../shared/logger.js";
 import { milliseconds, wholeNumber } from "../shared/options.js";
 import { sleep } from "../shared/timing.js";
+import { TurnBatch } from "../shared/turn-batch.js";
 import { OwnerLock } from "../store/owner-lock.js";
 import { openStore, type Store } from "../store/store.js";
 import { CampaignStore } from "./campaigns/campaign-store.js";
@@ -89,13 +90,6 @@ export interface OutboundMessage {
 const DAY_MS = 86_400_000;
 const PRUNE_EVERY_MS = 3_600_000;
 
-/** A message handed to `enqueueGrouped`, and its caller's promise. */
-interface GroupedEnqueue {
-    message: OutboundMessage;
-    resolve: (queued: Enqueued) => void;
-    reject: (error: unknown) => void;
-}
-
 /**
  * Set while the outbox itself sends: its calls go through `bot.api` like any
  * other, and the transformer must let them pass instead of queueing them again.
@@ -116,8 +110,8 @@ export class Outbox {
     private readonly lock: OwnerLock | undefined;
     private readonly clock: () => number;
     private readonly log: Logger;
-    /** Messages from `enqueueGrouped` waiting for this turn's transaction. */
-    private group: GroupedEnqueue[] | undefined;
+    /** Messages from `enqueueGrouped`, stored together once per event-loop turn. */
+    private readonly grouped = new TurnBatch<OutboundMessage, Enqueued>((messages) => this.enqueueMany(messages));
     private readonly keepSentMs: number;
     private readonly pruneTimer: NodeJS.Timeout;
     private readonly waiting = new Map<number, { resolve: (result: unknown) => void; reject: (error: Error) => void }[]>();
@@ -198,13 +192,7 @@ export class Outbox {
      * call; a message it stores in the same turn leaves before these.
      */
     enqueueGrouped(message: OutboundMessage): Promise<Enqueued> {
-        return new Promise((resolve, reject) => {
-            if (this.group === undefined) {
-                this.group = [];
-                setImmediate(() => this.storeGroup());
-            }
-            this.group.push({ message, resolve, reject });
-        });
+        return this.grouped.add(message);
     }
 
     /**
@@ -219,19 +207,6 @@ export class Outbox {
         );
         if (queued.some((entry) => !entry.duplicate)) this.dispatcher.nudge();
         return queued;
-    }
-
-    /** Stores what `enqueueGrouped` collected; if that fails, none of it is stored and every caller hears why. */
-    private storeGroup(): void {
-        const group = this.group ?? [];
-        this.group = undefined;
-        if (group.length === 0) return;
-        try {
-            const queued = this.enqueueMany(group.map((entry) => entry.message));
-            for (const [index, entry] of group.entries()) entry.resolve(queued[index]!);
-        } catch (error) {
-            for (const entry of group) entry.reject(error);
-        }
     }
 
     private toQueued(message: OutboundMessage, now: number): NewMessage {
@@ -349,7 +324,7 @@ export class Outbox {
     }
 
     private async shutDown(timeoutMs: number): Promise<void> {
-        this.storeGroup();
+        this.grouped.flush();
         clearInterval(this.pruneTimer);
         this.campaigns.close(
             new SluiceError("OUTBOX_CLOSED", "The outbox closed before this campaign finished; it goes on at the next start."),
