@@ -63,11 +63,13 @@ export {
     type ConflictReason,
     DeadLetterError,
     InvalidOptionError,
+    PermanentTaskError,
     type SendFailure,
     SluiceError,
     type SluiceErrorCode,
     StoreError,
     type StoreProblem,
+    TaskDeadError,
     TemplateError,
     type TemplatePlace,
     type TemplateProblem,
@@ -76,3 +78,15 @@ export {
 export { createLogger, type Logger } from "./shared/logger.js";
 export { chatAndUserOfUpdate, chatIdOfUpdate } from "./shared/update-chat.js";
 export { openStore, type Store } from "./store/store.js";
+// Durable tasks.
+export type { TaskContext, TaskHandler } from "./tasks/task-runner.js";
+export type { AddedTask, TaskState } from "./tasks/task-store.js";
+export {
+    type AddTaskOptions,
+    createTasks,
+    type TaskStatus,
+    type Tasks,
+    type TasksOptions,
+    type TasksSettings,
+    type TaskToAdd,
+} from "./tasks/tasks.js";

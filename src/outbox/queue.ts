@@ -1,5 +1,6 @@
 import type { Statement } from "better-sqlite3";
 import type { SendFailure } from "../shared/errors.js";
+import { deleteInSlices } from "../store/slices.js";
 import { type Store, sqliteOf } from "../store/store.js";
 
 /** Priority of an outbound message: served 5 : 3 : 1 when all three wait. */
@@ -72,9 +73,6 @@ export interface QueueEvents {
     /** A message left the queue: sent, given up or cancelled. */
     ended(message: QueuedMessage, ending: Ending, now: number): void;
 }
-
-/** Rows deleted per statement when pruning. */
-const PRUNE_SLICE = 5_000;
 
 interface Row {
     id: number;
@@ -162,7 +160,6 @@ export class OutboxQueue {
                  RETURNING chat_key`,
             ),
             purge: sql("DELETE FROM outbox_messages WHERE bot_id = ? AND state = 'dead'"),
-            // In slices, so a large backlog of old rows never holds the thread (or the write lock) for long.
             prune: sql(
                 `DELETE FROM outbox_messages WHERE id IN (
                      SELECT id FROM outbox_messages WHERE bot_id = ? AND state IN ('sent', 'cancelled') AND finished_at < ? LIMIT ?)`,
@@ -361,12 +358,7 @@ export class OutboxQueue {
 
     /** Deletes sent and cancelled messages that finished before `before` (unix ms); returns how many. */
     prune(before: number): number {
-        let deleted = 0;
-        for (;;) {
-            const { changes } = this.sql.prune!.run(this.botId, before, PRUNE_SLICE);
-            deleted += changes;
-            if (changes < PRUNE_SLICE) return deleted;
-        }
+        return deleteInSlices((limit) => this.sql.prune!.run(this.botId, before, limit).changes);
     }
 }
 

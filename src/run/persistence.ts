@@ -6,6 +6,7 @@ import { botIdOfToken } from "../shared/bot-id.js";
 import { InvalidOptionError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
 import { openStore, type Store } from "../store/store.js";
+import { createTasks, type Tasks, type TasksSettings } from "../tasks/tasks.js";
 
 /** The outbox of `run`: `true` for the default settings, or the settings `createOutbox` takes. */
 export type RunOutboxOptions = true | OutboxSettings;
@@ -26,9 +27,12 @@ export interface Persistence<Y extends { update_id: number }> {
     botId: number;
     journal: Journal<Y> | undefined;
     outbox: Outbox | undefined;
+    tasks: Tasks | undefined;
     /**
-     * Stops the outbox (cancelling sends still in flight after `timeoutMs`;
-     * they stay queued), closes the journal, then the store if `run` opened it.
+     * Stops the tasks (their runs get what is left of `timeoutMs`; they may
+     * still be sending through the outbox), then the outbox (cancelling sends
+     * still in flight at the deadline; they stay queued), closes the journal,
+     * then the store if `run` opened it.
      */
     close(timeoutMs: number): Promise<void>;
 }
@@ -40,14 +44,21 @@ export interface Persistence<Y extends { update_id: number }> {
  */
 export function openPersistence<Y extends { update_id: number }>(
     bot: BotWithApi,
-    options: { store?: string | Store; journal?: Omit<JournalOptions, "logger">; outbox?: RunOutboxOptions; logger?: Logger },
+    options: {
+        store?: string | Store;
+        journal?: Omit<JournalOptions, "logger">;
+        outbox?: RunOutboxOptions;
+        tasks?: TasksSettings;
+        logger?: Logger;
+    },
 ): Persistence<Y> | undefined {
-    if (options.store === undefined && options.outbox === undefined) return undefined;
-    const botId = botIdOfToken(bot.token, options.store === undefined ? "outbox" : "store");
+    if (options.store === undefined && options.outbox === undefined && options.tasks === undefined) return undefined;
+    const botId = botIdOfToken(bot.token, options.store !== undefined ? "store" : options.outbox !== undefined ? "outbox" : "tasks");
     const ownStore = typeof options.store === "string";
     const store = typeof options.store === "string" ? openStore(options.store) : options.store;
     let journal: Journal<Y> | undefined;
     let outbox: Outbox | undefined;
+    let tasks: Tasks | undefined;
     try {
         journal = store && Journal.open<Y>(store, botId, { ...options.journal, logger: options.logger });
         if (options.outbox !== undefined) {
@@ -58,17 +69,24 @@ export function openPersistence<Y extends { update_id: number }>(
             outbox = createOutbox({ ...(options.outbox === true ? {} : options.outbox), store, api, logger: options.logger });
             api.config.use(outboxTransformer(outbox));
         }
+        if (options.tasks !== undefined) tasks = createTasks({ ...options.tasks, store, botId, logger: options.logger });
     } catch (error) {
-        journal?.close();
-        if (ownStore) store?.close();
+        // What opened already closes before the store does (their closes wait for nothing in flight, but are async).
+        void Promise.all([outbox?.close(0), tasks?.close(0)]).finally(() => {
+            journal?.close();
+            if (ownStore) store?.close();
+        });
         throw error;
     }
     return {
         botId,
         journal,
         outbox,
+        tasks,
         close: async (timeoutMs) => {
-            await outbox?.close(timeoutMs);
+            const deadline = performance.now() + timeoutMs;
+            await tasks?.close(timeoutMs);
+            await outbox?.close(Math.max(0, deadline - performance.now()));
             journal?.close();
             if (ownStore) store?.close();
         },

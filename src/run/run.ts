@@ -10,6 +10,7 @@ import { componentLogger, type Logger } from "../shared/logger.js";
 import { chatIdOfUpdate } from "../shared/update-chat.js";
 import { runInUpdateScope } from "../shared/update-scope.js";
 import type { Store } from "../store/store.js";
+import type { Tasks, TasksSettings } from "../tasks/tasks.js";
 import { openPersistence, type RunOutboxOptions } from "./persistence.js";
 import { stopOnSignals } from "./signals.js";
 
@@ -40,6 +41,13 @@ export interface RunOptions<Y> {
      */
     outbox?: RunOutboxOptions;
     /**
+     * Durable background work (in `store`, or in memory without one):
+     * `handle.tasks.add(name, payload)` from a handler stores a task that runs
+     * on `handlers[name]` until it succeeds, and a replay of the update does
+     * not add it twice.
+     */
+    tasks?: TasksSettings;
+    /**
      * Skip the updates Telegram holds when the bot starts (the journal's own
      * unfinished updates are still replayed).
      * @default false
@@ -66,6 +74,8 @@ export interface RunHandle<Y> extends RunnerHandle {
     readonly journal: JournalHandle<Y> | undefined;
     /** The bot's outbox (with `outbox`): enqueue broadcasts, status, dead letters. */
     readonly outbox: Outbox | undefined;
+    /** The bot's durable tasks (with `tasks`): add, done, status, dead tasks. */
+    readonly tasks: Tasks | undefined;
     /** Same as `journal.retryQuarantined` (kept for code written against sluice 0.1). */
     retryQuarantined(updateId: number): boolean;
 }
@@ -88,6 +98,7 @@ export function run<Y extends { update_id: number }, R>(bot: BotAdapter<Y, R>, o
     const persistence = openPersistence<Y>(bot, options);
     const journal = persistence?.journal;
     const outbox = persistence?.outbox;
+    const tasks = persistence?.tasks;
     const replay = journal && new Replay(journal, journal.recover());
     if (replay?.size) log.info({ count: replay.size }, "replaying updates left unfinished by the previous run");
 
@@ -164,7 +175,7 @@ export function run<Y extends { update_id: number }, R>(bot: BotAdapter<Y, R>, o
             closedAtStop = persistence !== undefined;
         },
     });
-    /** The journal and outbox close when the handle stops; a restart needs new ones, from a new run(). */
+    /** The journal, outbox and tasks close when the handle stops; a restart needs new ones, from a new run(). */
     let closedAtStop = false;
 
     /**
@@ -193,7 +204,8 @@ export function run<Y extends { update_id: number }, R>(bot: BotAdapter<Y, R>, o
     return Object.assign(handle, {
         start: () => {
             if (closedAtStop) {
-                const closed = journal === undefined ? "its outbox" : outbox === undefined ? "its journal" : "its journal and outbox";
+                const parts = [journal && "journal", outbox && "outbox", tasks && "tasks"].filter((part) => part !== undefined);
+                const closed = `its ${parts.join(" and ")}`;
                 throw new SluiceError(
                     "HANDLE_STOPPED",
                     `This handle closed ${closed} when it stopped; call run(bot, options) again to start the bot with new ones.`,
@@ -203,6 +215,7 @@ export function run<Y extends { update_id: number }, R>(bot: BotAdapter<Y, R>, o
         },
         journal: journal && journalHandle(journal, retryQuarantined),
         outbox,
+        tasks,
         retryQuarantined,
     });
 

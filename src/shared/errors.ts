@@ -12,6 +12,7 @@
  * - `OUTBOX_CLOSED`: the outbox stopped while the caller waited for a message (it stays queued).
  * - `SIMULATOR_CLOSED`, `SIMULATOR_EXITED`, `SIMULATOR_TIMEOUT`, `SIMULATOR_UNKNOWN_BOT`, `SIMULATOR_REMOTE`: the Bot API simulator.
  * - `CAMPAIGN_UNKNOWN`, `CAMPAIGN_STATE`: no such campaign, or it cannot do that in its state (resume a cancelled one).
+ * - `TASK_PERMANENT`, `TASK_DEAD`, `TASK_HANDLER_MISSING`, `TASKS_CLOSED`: durable tasks (see `PermanentTaskError`, `TaskDeadError`).
  * - `TEMPLATE_UNKNOWN`, `TEMPLATE_INVALID`, `TEMPLATE_VARIABLE_MISSING`, `MESSAGE_TOO_LONG`: see `TemplateError`.
  */
 export type SluiceErrorCode =
@@ -33,6 +34,10 @@ export type SluiceErrorCode =
     | "SIMULATOR_REMOTE"
     | "CAMPAIGN_UNKNOWN"
     | "CAMPAIGN_STATE"
+    | "TASK_PERMANENT"
+    | "TASK_DEAD"
+    | "TASK_HANDLER_MISSING"
+    | "TASKS_CLOSED"
     | TemplateProblem;
 
 /**
@@ -155,6 +160,7 @@ export class DeadLetterError extends SluiceError implements SendFailure {
 /**
  * Why a message template could not make a message:
  * - `CAMPAIGN_UNKNOWN`, `CAMPAIGN_STATE`: no such campaign, or it cannot do that in its state (resume a cancelled one).
+ * - `TASK_PERMANENT`, `TASK_DEAD`, `TASK_HANDLER_MISSING`, `TASKS_CLOSED`: durable tasks (see `PermanentTaskError`, `TaskDeadError`).
  * - `TEMPLATE_UNKNOWN`: no template has this key, or it has no text for the locale, its base language or the default locale.
  * - `TEMPLATE_INVALID`: the templates file cannot be read or has the wrong shape, or a text is not valid markup for the parse mode.
  * - `TEMPLATE_VARIABLE_MISSING`: a variable the text uses was not given (or was null, undefined, or not a string, number, bigint or boolean).
@@ -198,5 +204,30 @@ export class TemplateError extends SluiceError implements TemplatePlace {
         if (place.key !== undefined) this.key = place.key;
         if (place.locale !== undefined) this.locale = place.locale;
         if (place.variable !== undefined) this.variable = place.variable;
+    }
+}
+
+/**
+ * Thrown by a task handler to give up at once: the task is dead, with this
+ * error, however many attempts it had left (a declined card, an order that
+ * no longer exists). Any other throw is retried.
+ */
+export class PermanentTaskError extends SluiceError {
+    constructor(message: string, options?: { cause?: unknown }) {
+        super("TASK_PERMANENT", message, options);
+    }
+}
+
+/** A task was given up: `done(id)` rejects with this; `lastError` says why. */
+export class TaskDeadError extends SluiceError {
+    /** The task's id. */
+    readonly taskId: number;
+    /** The message of the last error its handler threw (or the timeout). */
+    readonly lastError: string;
+
+    constructor(taskId: number, lastError: string) {
+        super("TASK_DEAD", `Task ${taskId} is dead: ${lastError}. tasks.retry(${taskId}) runs it again.`);
+        this.taskId = taskId;
+        this.lastError = lastError;
     }
 }

@@ -6,6 +6,8 @@ export interface UpdateScope {
     readonly updateId: number;
     /** How many outbox calls the handler has made so far: the `n` of its keys `u:<bot>:<update>:<n>`. */
     calls: number;
+    /** How many tasks the handler has added so far: the `n` of their keys `t:<bot>:<update>:<n>`. */
+    tasks: number;
 }
 
 const scope = new AsyncLocalStorage<UpdateScope>();
@@ -18,7 +20,7 @@ const scope = new AsyncLocalStorage<UpdateScope>();
  * code that called `process.exit`, threw or left a rejection unhandled).
  */
 export function runInUpdateScope<T>(botId: number, updateId: number, handle: () => T): T {
-    return scope.run({ botId, updateId, calls: 0 }, handle);
+    return scope.run({ botId, updateId, calls: 0, tasks: 0 }, handle);
 }
 
 /** The scope of the update being handled here, if any. */

@@ -3,7 +3,7 @@ import { StoreError } from "../shared/errors.js";
 import { type Store, sqliteOf } from "./store.js";
 
 /** What a lock owner does for its bot; each role has its own lock. */
-export type OwnerRole = "journal" | "outbox";
+export type OwnerRole = "journal" | "outbox" | "tasks";
 
 /** How often a running owner refreshes its row. */
 const HEARTBEAT_MS = 5_000;

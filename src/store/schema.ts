@@ -178,4 +178,28 @@ export const MIGRATIONS: readonly string[] = [
         PRIMARY KEY (campaign_id, class)
     ) WITHOUT ROWID;
     `,
+    // 7: durable tasks (src/tasks/): the user's own background work, scheduled like outbox messages by
+    // the time they are due, per task name, from a partial index of the queued ones.
+    `
+    CREATE TABLE tasks (
+        id              INTEGER PRIMARY KEY,
+        bot_id          INTEGER NOT NULL,  -- 0 for tasks of createTasks without a bot
+        name            TEXT    NOT NULL,  -- which handler runs it
+        payload         TEXT    NOT NULL,  -- JSON
+        state           TEXT    NOT NULL,  -- queued | done | dead (a running task is queued: a kill runs it again)
+        attempts        INTEGER NOT NULL DEFAULT 0,  -- runs that ended in a throw or a timeout
+        max_attempts    INTEGER,           -- NULL: retried until it succeeds
+        timeout_ms      INTEGER,           -- NULL: no timeout
+        ready_at        INTEGER NOT NULL,  -- unix ms: due then
+        idempotency_key TEXT,
+        result          TEXT,              -- the handler's result (JSON), once done
+        error           TEXT,              -- the last error, once it failed
+        created_at      INTEGER NOT NULL,
+        finished_at     INTEGER
+    );
+    CREATE UNIQUE INDEX tasks_by_key ON tasks (bot_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+    CREATE INDEX tasks_due ON tasks (bot_id, name, ready_at) WHERE state = 'queued';
+    CREATE INDEX tasks_dead ON tasks (bot_id, id) WHERE state = 'dead';
+    CREATE INDEX tasks_done ON tasks (bot_id, finished_at) WHERE state = 'done';
+    `,
 ];

@@ -1,0 +1,306 @@
+import { InvalidOptionError, SluiceError, TaskDeadError } from "../shared/errors.js";
+import { componentLogger, type Logger } from "../shared/logger.js";
+import { milliseconds, wholeNumber } from "../shared/options.js";
+import { TurnBatch } from "../shared/turn-batch.js";
+import { currentUpdateScope } from "../shared/update-scope.js";
+import { OwnerLock } from "../store/owner-lock.js";
+import { openStore, type Store } from "../store/store.js";
+import { type TaskEnding, type TaskHandler, TaskRunner } from "./task-runner.js";
+import { type AddedTask, type NewTask, type TaskRow, type TaskState, TaskStore } from "./task-store.js";
+
+/** How tasks run: the same shape for `run(bot, { tasks })` and `createTasks`. */
+export interface TasksSettings {
+    /** A handler per task name: `{ charge: async (payload, { signal }) => … }`. */
+    handlers: Readonly<Record<string, TaskHandler>>;
+    /** Tasks running at once, over all names (at least 1). @default 8 */
+    concurrency?: number;
+    /** The first retry waits up to this long (full jitter), doubling each time. @default 1_000 */
+    baseDelayMs?: number;
+    /** No retry waits longer than this. @default 300_000 (five minutes) */
+    maxDelayMs?: number;
+    /**
+     * Done tasks are kept this long (they answer `done(id)`, `status` and a
+     * repeated idempotency key), then deleted, checked hourly. Dead tasks stay
+     * until purged. @default 86_400_000 (a day)
+     */
+    keepDoneMs?: number;
+}
+
+/** Options of `createTasks`: where the tasks live, and how they run. */
+export interface TasksOptions extends TasksSettings {
+    /** A SQLite path or an opened store (shared with a journal and an outbox); in memory without it. */
+    store?: string | Store;
+    /** Keys the tasks in a store shared by several bots. @default 0 */
+    botId?: number;
+    /** Time source, for tests. @default Date.now */
+    clock?: () => number;
+    /** pino logger; sluice's quiet default otherwise. */
+    logger?: Logger;
+}
+
+/** Options of one `add`. */
+export interface AddTaskOptions {
+    /** Not before this many milliseconds from now. @default 0 */
+    delayMs?: number;
+    /**
+     * A key unique per bot: adding it again returns the first task instead of
+     * a second. Tasks added while handling an update get keys derived from it
+     * without this, so a replayed update does not add them twice.
+     */
+    idempotencyKey?: string;
+    /** Dead after this many failed runs. @default retried until it succeeds */
+    maxAttempts?: number;
+    /** A run taking longer fails (and its `signal` aborts). @default no timeout */
+    timeoutMs?: number;
+}
+
+/** A task to add with `addMany`. */
+export interface TaskToAdd extends AddTaskOptions {
+    name: string;
+    payload: unknown;
+}
+
+/** Where a task is. */
+export interface TaskStatus {
+    id: number;
+    name: string;
+    state: TaskState;
+    /** Runs that ended so far: failed ones, and the one that succeeded. */
+    attempts: number;
+    payload: unknown;
+    /** The handler's result, once done. */
+    result?: unknown;
+    /** The last error, once a run failed. */
+    error?: string;
+    createdAt: Date;
+    /** When it is due next (queued tasks). */
+    dueAt?: Date;
+    finishedAt?: Date;
+}
+
+const DAY_MS = 86_400_000;
+const PRUNE_EVERY_MS = 3_600_000;
+
+/**
+ * Durable background work: a task is in the store before `add` resolves, runs
+ * on its handler until the handler resolves (retried with exponential backoff
+ * and full jitter, forever or up to `maxAttempts`), and survives crashes: a
+ * task running at a kill runs again after the restart (at least once; make
+ * handlers idempotent).
+ */
+export class Tasks {
+    private readonly store: TaskStore;
+    private readonly runner: TaskRunner;
+    private readonly lock: OwnerLock | undefined;
+    private readonly clock: () => number;
+    private readonly botId: number;
+    private readonly keepDoneMs: number;
+    private readonly pruneTimer: NodeJS.Timeout;
+    private readonly log: Logger;
+    private readonly batch = new TurnBatch<NewTask, AddedTask>((tasks) => this.store.add(tasks, this.clock()));
+    private readonly waiting = new Map<number, { resolve: (result: unknown) => void; reject: (error: Error) => void }[]>();
+    private closed: Promise<void> | undefined;
+
+    /** @internal Use `createTasks`. */
+    constructor(
+        private readonly sqlite: Store,
+        private readonly ownsStore: boolean,
+        private readonly options: TasksOptions,
+    ) {
+        if (typeof options.handlers !== "object" || options.handlers === null || Object.keys(options.handlers).length === 0) {
+            throw new InvalidOptionError("tasks.handlers", "give at least one handler: { handlers: { name: async (payload) => … } }");
+        }
+        for (const [name, handler] of Object.entries(options.handlers)) {
+            if (typeof handler !== "function") throw new InvalidOptionError(`tasks.handlers.${name}`, "expected a function");
+        }
+        this.botId = wholeNumber("tasks.botId", options.botId, 0, { min: 0 });
+        const concurrency = wholeNumber("tasks.concurrency", options.concurrency, 8);
+        const baseDelayMs = milliseconds("tasks.baseDelayMs", options.baseDelayMs, 1_000);
+        const maxDelayMs = milliseconds("tasks.maxDelayMs", options.maxDelayMs, 300_000);
+        this.keepDoneMs = milliseconds("tasks.keepDoneMs", options.keepDoneMs, DAY_MS);
+        this.clock = options.clock ?? Date.now;
+        this.log = componentLogger("tasks", options.logger);
+        // In memory nothing is shared; on a file, a second runner would run every task twice.
+        this.lock = sqlite.inMemory ? undefined : OwnerLock.acquire(sqlite, this.botId, "tasks");
+        this.store = new TaskStore(sqlite, this.botId, (name, readyAt) => this.runner?.written(name, readyAt));
+        this.runner = new TaskRunner({
+            store: this.store,
+            handlers: options.handlers,
+            concurrency,
+            baseDelayMs,
+            maxDelayMs,
+            clock: this.clock,
+            log: this.log,
+            onEnded: (id, ending) => this.answerWaiters(id, ending),
+        });
+        this.warnAboutMissingHandlers();
+        this.runner.start();
+        this.prune();
+        this.pruneTimer = setInterval(() => this.prune(), PRUNE_EVERY_MS).unref();
+    }
+
+    /** Tasks stored by an earlier process whose name has no handler now wait, and say so. */
+    private warnAboutMissingHandlers(): void {
+        for (const name of this.store.queuedNames()) {
+            if (Object.hasOwn(this.options.handlers, name)) continue;
+            const error = new SluiceError(
+                "TASK_HANDLER_MISSING",
+                `Queued tasks named "${name}" have no handler; they wait, unrun, until a handler for "${name}" is given in tasks.handlers.`,
+            );
+            this.log.error({ err: error, task: name }, error.message);
+        }
+    }
+
+    /**
+     * Stores a task; resolves once it is stored (with every other task added
+     * in this turn of the event loop, in one commit). It runs after `delayMs`,
+     * retried until its handler resolves.
+     */
+    add(name: string, payload: unknown, options: AddTaskOptions = {}): Promise<AddedTask> {
+        try {
+            return this.batch.add(this.toNew({ ...options, name, payload }));
+        } catch (error) {
+            return Promise.reject(error);
+        }
+    }
+
+    /** Stores many tasks in one transaction. */
+    addMany(tasks: readonly TaskToAdd[]): Promise<AddedTask[]> {
+        try {
+            return Promise.resolve(
+                this.store.add(
+                    tasks.map((task) => this.toNew(task)),
+                    this.clock(),
+                ),
+            );
+        } catch (error) {
+            return Promise.reject(error);
+        }
+    }
+
+    private toNew(task: TaskToAdd): NewTask {
+        if (!Object.hasOwn(this.options.handlers, task.name)) {
+            const names = Object.keys(this.options.handlers).join(", ");
+            throw new InvalidOptionError("name", `no handler for a task named ${JSON.stringify(task.name)}; the handlers are: ${names}`);
+        }
+        const delayMs = milliseconds("delayMs", task.delayMs, 0);
+        const maxAttempts = task.maxAttempts === undefined ? undefined : wholeNumber("maxAttempts", task.maxAttempts, 1);
+        const timeoutMs = task.timeoutMs === undefined ? undefined : milliseconds("timeoutMs", task.timeoutMs, 0, { positive: true });
+        // Keyed by the update being handled, so a replay of it after a crash maps onto the same keys.
+        const scope = currentUpdateScope();
+        const idempotencyKey =
+            task.idempotencyKey ?? (scope === undefined ? undefined : `t:${scope.botId}:${scope.updateId}:${scope.tasks++}`);
+        return { name: task.name, payload: task.payload, readyAt: this.clock() + delayMs, idempotencyKey, maxAttempts, timeoutMs };
+    }
+
+    /** Resolves with the handler's result once the task is done; rejects with `TaskDeadError` once it is dead. */
+    done(id: number): Promise<unknown> {
+        const status = this.status(id);
+        if (status === undefined) return Promise.reject(new InvalidOptionError("id", `no task ${id}`));
+        if (status.state === "done") return Promise.resolve(status.result);
+        if (status.state === "dead") return Promise.reject(new TaskDeadError(id, status.error ?? ""));
+        return new Promise((resolve, reject) => {
+            const list = this.waiting.get(id) ?? [];
+            list.push({ resolve, reject });
+            this.waiting.set(id, list);
+        });
+    }
+
+    /** Where a task is: queued, running, done (with its result) or dead (with its last error). */
+    status(id: number): TaskStatus | undefined {
+        const row = this.store.get(id);
+        return row === undefined ? undefined : this.toStatus(row);
+    }
+
+    /** Dead tasks, oldest first. */
+    dead(): TaskStatus[] {
+        return this.store.deadTasks().map((row) => this.toStatus(row));
+    }
+
+    /** Runs a dead task again, now, with its attempts reset; `false` if it is not dead. */
+    retry(id: number): boolean {
+        return this.store.revive(id, this.clock());
+    }
+
+    /** Deletes every dead task; returns how many. */
+    purgeDead(): number {
+        return this.store.purgeDead();
+    }
+
+    /**
+     * Stops running tasks (idempotent): runs in flight get up to `timeoutMs`
+     * to finish, then their signals abort and they stay queued for the next
+     * start. Callers waiting in `done` hear `TASKS_CLOSED`.
+     */
+    close(timeoutMs = Infinity): Promise<void> {
+        this.closed ??= this.shutDown(timeoutMs);
+        return this.closed;
+    }
+
+    private async shutDown(timeoutMs: number): Promise<void> {
+        this.batch.flush();
+        clearInterval(this.pruneTimer);
+        await this.runner.stop(timeoutMs);
+        const closed = new SluiceError("TASKS_CLOSED", "The tasks stopped before this one finished; it runs again at the next start.");
+        for (const list of this.waiting.values()) for (const waiter of list) waiter.reject(closed);
+        this.waiting.clear();
+        this.lock?.release();
+        if (this.ownsStore) this.sqlite.close();
+    }
+
+    private prune(): void {
+        try {
+            this.store.prune(this.clock() - this.keepDoneMs);
+        } catch (error) {
+            // From a timer, a throw would end the process; old rows can wait for the next hour.
+            this.log.error({ err: error }, "could not delete old done tasks; will try again in an hour");
+        }
+    }
+
+    private answerWaiters(id: number, ending: TaskEnding): void {
+        const list = this.waiting.get(id);
+        if (list === undefined) return;
+        this.waiting.delete(id);
+        for (const waiter of list) {
+            if (ending.state === "done") waiter.resolve(ending.result);
+            else if (ending.state === "dead") waiter.reject(new TaskDeadError(id, ending.error));
+        }
+    }
+
+    private toStatus(row: TaskRow): TaskStatus {
+        const state: TaskState = row.state === "queued" && this.runner.isRunning(row.id) ? "running" : row.state;
+        return {
+            id: row.id,
+            name: row.name,
+            state,
+            attempts: row.attempts,
+            payload: JSON.parse(row.payload) as unknown,
+            ...(row.result === null ? {} : { result: JSON.parse(row.result) as unknown }),
+            ...(row.error === null ? {} : { error: row.error }),
+            createdAt: new Date(row.created_at),
+            ...(row.state === "queued" ? { dueAt: new Date(row.ready_at) } : {}),
+            ...(row.finished_at === null ? {} : { finishedAt: new Date(row.finished_at) }),
+        };
+    }
+}
+
+/**
+ * Creates durable tasks on a store and starts running what is due, including
+ * what an earlier process left.
+ *
+ * ```ts
+ * const tasks = createTasks({ store: "jobs.db", handlers: { report: async ({ day }) => build(day) } });
+ * const { id } = await tasks.add("report", { day: "2026-11-24" });
+ * const report = await tasks.done(id);
+ * ```
+ */
+export function createTasks(options: TasksOptions): Tasks {
+    const ownsStore = typeof options.store !== "object";
+    const store = typeof options.store === "object" ? options.store : openStore(options.store ?? ":memory:");
+    try {
+        return new Tasks(store, ownsStore, options);
+    } catch (error) {
+        if (ownsStore) store.close();
+        throw error;
+    }
+}
