@@ -76,7 +76,7 @@ export class MessageMaker {
         }
         const caption = "payload" in message && message.payload?.caption !== undefined;
         this.format = { ...(parseMode === undefined ? {} : { parseMode: parseMode as ParseMode }), caption };
-        this.paid = this.callFor(0, undefined, undefined, false).payload.allow_paid_broadcast === true;
+        this.paid = isPaid(message);
         this.check();
     }
 
@@ -150,6 +150,12 @@ export class MessageMaker {
         const parseMode = message.parse_mode === undefined ? {} : { parse_mode: message.parse_mode };
         return { method: "sendMessage", payload: { ...message.other, chat_id: chatId, text, ...parseMode } };
     }
+}
+
+/** Whether a campaign's calls carry `allow_paid_broadcast` (readable without its templates). */
+export function isPaid(message: CampaignMessage): boolean {
+    const parameters = "payload" in message ? message.payload : message.other;
+    return parameters?.allow_paid_broadcast === true;
 }
 
 /** A recipient's chat id as a number, or `undefined` if it is not one. */

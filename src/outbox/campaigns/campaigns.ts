@@ -4,7 +4,7 @@ import type { Ending, OutboxQueue, QueuedMessage } from "../queue.js";
 import { PRIORITIES, type Priority } from "../queue.js";
 import type { MessageTemplates } from "../templates/templates.js";
 import type { UnreachableChats } from "../unreachable.js";
-import { type CampaignMessage, chatIdOf, MessageMaker, type Recipient } from "./campaign-message.js";
+import { type CampaignMessage, chatIdOf, isPaid, MessageMaker, type Recipient } from "./campaign-message.js";
 import { type CampaignRow, type CampaignState, type CampaignStore, RecipientState } from "./campaign-store.js";
 import { SendRate } from "./send-rate.js";
 
@@ -465,7 +465,8 @@ export class Campaigns {
         const rate = this.rates.get(campaign.id);
         const perSecond = rate?.perSecond(now) ?? 0;
         const { limits } = this.context;
-        const allowed = this.maker(campaign).paid ? limits.paidPerSecond : limits.globalPerSecond;
+        // Not through the maker: stats must read even if the campaign's templates are gone since.
+        const allowed = isPaid(JSON.parse(campaign.message) as CampaignMessage) ? limits.paidPerSecond : limits.globalPerSecond;
         const trusted = rate !== undefined && rate.measuredMs(now) >= RATE_WARMUP_MS && perSecond > 0;
         const etaRate = Math.min(allowed, trusted ? perSecond : allowed);
         const date = (ms: number | null) => (ms === null ? undefined : new Date(ms));
