@@ -142,6 +142,59 @@ describe("campaigns", () => {
         for (const texts of textsByChat().values()) assert.equal(texts.length, 1);
     });
 
+    it("refuses the rest of an import cancelled midway, and the campaign still finishes", async () => {
+        rig = await startRig();
+        outbox = createOutbox({ api: rig.bot().api, ...FAST });
+        const { campaigns } = outbox;
+        const { id } = campaigns.create({ name: "cut", message: { text: "hi" } });
+        async function* slow(): AsyncGenerator<Recipient> {
+            for (let n = 1; n <= 20_000; n++) {
+                if (n === 6_000) campaigns.cancel(id);
+                yield { chatId: n };
+            }
+        }
+        await assert.rejects(campaigns.addRecipients(id, slow()), { code: "CAMPAIGN_STATE" });
+        const stats = await campaigns.finished(id);
+        assert.equal(stats.state, "cancelled");
+        assert.equal(stats.pending, 0);
+        assert.equal(stats.skipped, stats.total);
+    });
+
+    it("does not send again a message that met a 429 while its campaign was being paused", async () => {
+        rig = await startRig();
+        rig.sim.setFaults({ latencyMs: 300, methods: ["sendMessage"] });
+        outbox = createOutbox({ api: rig.bot().api, ...FAST, maxInFlight: 1 });
+        const { campaigns } = outbox;
+        const { id } = campaigns.create({ name: "flood", message: { text: "hi" } });
+        await campaigns.addRecipients(id, chats(1, 3));
+        rig.sim.failNext("sendMessage", { status: 429, retryAfter: 1 });
+        campaigns.start(id);
+        await until(() => rig!.sim.calls(rig!.token, "sendMessage").length === 1, 5_000, "the first call in flight");
+        campaigns.pause(id);
+        await delay(1_800);
+        assert.equal(rig.sim.sent(rig.token).length, 0, "nothing of a paused campaign left, the 429'd message included");
+        const paused = campaigns.stats(id);
+        assert.deepEqual([paused.state, paused.pending, paused.sent], ["paused", 3, 0]);
+        campaigns.resume(id);
+        const stats = await campaigns.finished(id);
+        assert.deepEqual([stats.sent, stats.pending], [3, 0]);
+    });
+
+    it("refuses to requeue a campaign's dead letter, whose recipient already counts as failed", async () => {
+        rig = await startRig();
+        rig.sim.blockChat(rig.token, 2);
+        outbox = createOutbox({ api: rig.bot().api, ...FAST });
+        const { id } = outbox.campaigns.create({ name: "dead", message: { text: "hi" } });
+        await outbox.campaigns.addRecipients(id, chats(1, 2));
+        outbox.campaigns.start(id);
+        await outbox.campaigns.finished(id);
+        const [dead] = outbox.deadLetters();
+        assert.equal(dead?.campaignId, id);
+        assert.throws(() => outbox!.requeue(dead!.id), { code: "CAMPAIGN_STATE" });
+        const stats = outbox.campaigns.stats(id);
+        assert.deepEqual([stats.sent, stats.failed, stats.pending], [1, 1, 0]);
+    });
+
     it("keeps per-chat order across a campaign and replies to the same chat, whatever their priorities", async () => {
         rig = await startRig();
         outbox = createOutbox({ api: rig.bot().api, globalPerSecond: 100, privatePerSecond: 2 });

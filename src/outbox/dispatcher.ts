@@ -26,6 +26,8 @@ export interface DispatcherOptions {
     log: Logger;
     /** Told when a message is sent or given up. */
     onFinished: (id: number, result: SendResult) => void;
+    /** Told when a message went back to the queue after its send (a 429, a retry, a migrated group). */
+    onReturned: (message: QueuedMessage) => void;
     /** Told when Telegram rejected the token: the dispatcher has stopped, and `failure` says why. */
     onUnauthorized: (failure: SendFailure) => void;
 }
@@ -74,7 +76,11 @@ export class Dispatcher {
             },
             holds: (head) => inFlight.has(head.chat),
         };
-        this.wakeup = new Wakeup((now) => this.turn(now), options.clock);
+        this.wakeup = new Wakeup(
+            (now) => this.turn(now),
+            options.clock,
+            (error) => options.log.error({ err: error }, "could not read the queue; trying again in a second"),
+        );
     }
 
     /** Starts sending. */
@@ -179,10 +185,16 @@ export class Dispatcher {
         this.inFlight.set(message.chat, message.id);
         message.attempts++;
         const { signal } = this.aborter;
-        send(message.method, message.payload, signal).then(
-            (result) => this.finish(message, { sent: true, result }),
-            (error: unknown) => (signal.aborted ? this.release(message.chat) : this.failed(message, classifyFailure(error))),
-        );
+        send(message.method, message.payload, signal)
+            .then(
+                (result) => this.finish(message, { sent: true, result }),
+                (error: unknown) => (signal.aborted ? this.release(message.chat) : this.failed(message, classifyFailure(error))),
+            )
+            .catch((error: unknown) => {
+                // The store failed to record how the send ended: the message stays queued (and may go again).
+                this.options.log.error({ err: error, messageId: message.id }, "could not record a send's end");
+                this.release(message.chat);
+            });
     }
 
     private failed(message: QueuedMessage, failure: Failure): void {
@@ -200,12 +212,14 @@ export class Dispatcher {
                 message.attempts--;
                 queue.moveChat(message.chat, failure.migrateTo!, now);
                 log.info({ from: message.chat, to: failure.migrateTo }, "group became a supergroup; its queue moved");
+                this.options.onReturned(message);
                 break;
             case "flood":
                 limiter.retryAfter(message.chat, failure.retryAfterSeconds, now);
                 message.attempts--; // waiting out a 429 is not a failed attempt
                 message.notBefore = now + failure.retryAfterSeconds * 1000;
                 queue.reschedule(message);
+                this.options.onReturned(message);
                 break;
             case "transient":
                 if (message.attempts > maxRetries) {
@@ -216,6 +230,7 @@ export class Dispatcher {
                 message.notBefore = now + backoffMs(message.attempts, "exponential", FIRST_RETRY_MS, { jitter: "spread" });
                 log.warn({ messageId: message.id, attempt: message.attempts, error: failure.cause.description }, "send failed; will retry");
                 queue.reschedule(message);
+                this.options.onReturned(message);
                 break;
             case "permanent":
                 this.finish(message, { sent: false, failure: failure.cause });

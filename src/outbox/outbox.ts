@@ -163,6 +163,7 @@ export class Outbox {
             maxInFlight,
             log: this.log,
             onFinished: (id, result) => this.answerWaiters(id, result),
+            onReturned: (message) => this.campaigns.messageReturned(message),
             onUnauthorized: () => this.stopUnauthorized(),
         });
         this.dispatcher.start();
@@ -281,8 +282,20 @@ export class Outbox {
         return this.queue.deadLetters();
     }
 
-    /** Sends a dead letter again (after the rest of its chat's queue); `false` if it is not one. */
+    /**
+     * Sends a dead letter again, in its original place in its chat's queue
+     * (before the messages enqueued after it); `false` if it is not one. A
+     * campaign's dead letter is refused (`CAMPAIGN_STATE`): its recipient is
+     * counted as failed in the campaign's final numbers.
+     */
     requeue(id: number): boolean {
+        const campaignId = this.queue.status(id)?.campaignId;
+        if (campaignId !== undefined) {
+            throw new SluiceError(
+                "CAMPAIGN_STATE",
+                `Message ${id} belongs to campaign ${campaignId}, whose numbers count its recipient as failed; send to that chat with a new message instead.`,
+            );
+        }
         const requeued = this.queue.requeue(id, this.clock());
         if (requeued) this.dispatcher.nudge();
         return requeued;

@@ -55,6 +55,8 @@ export interface MessageStatus {
     result?: unknown;
     /** Why it was given up (dead or cancelled), with Telegram's answer where there was one. */
     error?: SendFailure;
+    /** The campaign it belongs to, if any. */
+    campaignId?: number;
 }
 
 /** How a message left the queue. */
@@ -386,6 +388,7 @@ function toStatus(row: Row): MessageStatus {
         ...(row.result === null ? {} : { result: JSON.parse(row.result) as unknown }),
         ...(row.error_class === null ? {} : { error: failureOf(row, row.error_class) }),
         ...(row.state === "cancelled" ? { error: { errorClass: "cancelled", description: "cancelled before it was sent" } } : {}),
+        ...(row.campaign_id === null ? {} : { campaignId: row.campaign_id }),
     };
 }
 

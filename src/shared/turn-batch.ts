@@ -1,3 +1,5 @@
+import { outsideUpdateScope } from "./update-scope.js";
+
 /**
  * Collects what callers hand over during one turn of the event loop and
  * writes it together on the next: a burst of handlers storing at once costs
@@ -16,7 +18,8 @@ export class TurnBatch<I, O> {
         return new Promise((resolve, reject) => {
             if (this.pending === undefined) {
                 this.pending = [];
-                setImmediate(() => this.flush());
+                // Outside the caller's update scope: the write serves every caller of this turn.
+                outsideUpdateScope(() => setImmediate(() => this.flush()));
             }
             this.pending.push({ item, resolve, reject });
         });

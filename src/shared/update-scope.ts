@@ -23,6 +23,16 @@ export function runInUpdateScope<T>(botId: number, updateId: number, handle: () 
     return scope.run({ botId, updateId, calls: 0, tasks: 0 }, handle);
 }
 
+/**
+ * Runs `work` outside any update's scope. For code that schedules the
+ * library's own work (a send loop's next turn, a batched write): a timer set
+ * inside a handler would otherwise carry that update's scope into every turn
+ * after it, where another update's keys and blame do not belong.
+ */
+export function outsideUpdateScope<T>(work: () => T): T {
+    return scope.exit(work);
+}
+
 /** The scope of the update being handled here, if any. */
 export function currentUpdateScope(): UpdateScope | undefined {
     return scope.getStore();

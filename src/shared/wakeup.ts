@@ -1,3 +1,8 @@
+import { outsideUpdateScope } from "./update-scope.js";
+
+/** How long a turn that threw waits before the next try. */
+const RETRY_AFTER_THROW_MS = 1_000;
+
 /**
  * Runs a work loop's `turn` when there may be work: soon after a `nudge`
  * (once per event-loop turn, however many nudges came), and at the time the
@@ -14,10 +19,12 @@ export class Wakeup {
     /**
      * @param turn Does what is due at `now`; returns when to run again (`Infinity`: only when nudged)
      * @param clock The time `turn` is given and the timer is set from
+     * @param onError Told when `turn` throws (a store that failed); the next try is a second later
      */
     constructor(
         private readonly turn: (now: number) => number,
         private readonly clock: () => number,
+        private readonly onError: (error: unknown) => void,
     ) {}
 
     /** Starts: runs a turn now. */
@@ -38,10 +45,12 @@ export class Wakeup {
     nudge(): void {
         if (this.nudged || !this.running) return;
         this.nudged = true;
-        setImmediate(() => {
-            this.nudged = false;
-            this.run();
-        });
+        outsideUpdateScope(() =>
+            setImmediate(() => {
+                this.nudged = false;
+                this.run();
+            }),
+        );
     }
 
     /** Something is due at `time`: a turn runs then, unless one is planned earlier. */
@@ -53,9 +62,16 @@ export class Wakeup {
         if (!this.running) return;
         clearTimeout(this.timer);
         const now = this.clock();
-        const next = this.turn(now);
+        let next: number;
+        try {
+            next = this.turn(now);
+        } catch (error) {
+            // From a timer, a throw would end the process.
+            this.onError(error);
+            next = now + RETRY_AFTER_THROW_MS;
+        }
         this.at = next;
         // Not unref'd: work that is due keeps the process alive until it is done or the loop stops.
-        this.timer = next === Infinity ? undefined : setTimeout(() => this.run(), Math.max(1, next - now));
+        this.timer = next === Infinity ? undefined : outsideUpdateScope(() => setTimeout(() => this.run(), Math.max(1, next - now)));
     }
 }

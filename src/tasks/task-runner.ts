@@ -23,7 +23,7 @@ export interface TaskContext {
 export type TaskHandler<P = any, R = unknown> = (payload: P, context: TaskContext) => R | Promise<R>;
 
 /** How a run ended. */
-export type TaskEnding = { state: "done"; result: unknown } | { state: "retry" } | { state: "dead"; error: string };
+export type TaskEnding = { state: "done"; result: unknown } | { state: "dead"; error: string };
 
 /** How the runner works. */
 export interface TaskRunnerOptions {
@@ -74,7 +74,11 @@ export class TaskRunner {
             },
             holds: (task) => running.has(task.id),
         };
-        this.wakeup = new Wakeup((now) => this.turn(now), options.clock);
+        this.wakeup = new Wakeup(
+            (now) => this.turn(now),
+            options.clock,
+            (error) => options.log.error({ err: error }, "could not read the due tasks; trying again in a second"),
+        );
     }
 
     /** Starts running due tasks. */
@@ -148,28 +152,58 @@ export class TaskRunner {
         this.running.set(task.id, controller);
         const attempt = task.attempts + 1;
         const handler = this.options.handlers[task.name]!;
-        let timer: NodeJS.Timeout | undefined;
-        const timedOut = new Promise<never>((_, reject) => {
-            if (task.timeout_ms === null) return;
-            timer = setTimeout(() => {
-                const error = new Error(`timed out after ${task.timeout_ms} ms`);
-                controller.abort(error);
-                reject(error);
-            }, task.timeout_ms);
-        });
+        let timedOut = false;
+        const timer =
+            task.timeout_ms === null
+                ? undefined
+                : setTimeout(() => {
+                      timedOut = true;
+                      const error = new Error(`timed out after ${task.timeout_ms} ms`);
+                      controller.abort(error);
+                      // The retry is scheduled now, but the task keeps its slot until its handler
+                      // settles: one task never runs twice at once.
+                      this.guard(task, () => this.failed(task, attempt, error, false));
+                  }, task.timeout_ms);
         const context = { id: task.id, name: task.name, attempt, signal: controller.signal };
-        Promise.race([Promise.resolve().then(() => handler(JSON.parse(task.payload), context)), timedOut])
+        Promise.resolve()
+            .then(() => handler(JSON.parse(task.payload), context))
             .then(
-                (result) => this.finish(task, attempt, { state: "done", result }),
-                (error: unknown) => this.failed(task, attempt, error),
+                (result) => this.guard(task, () => (timedOut ? this.release(task, undefined) : this.succeeded(task, attempt, result))),
+                (error: unknown) =>
+                    this.guard(task, () => (timedOut ? this.release(task, undefined) : this.failed(task, attempt, error, true))),
             )
             .finally(() => clearTimeout(timer));
     }
 
-    private failed(task: TaskRow, attempt: number, error: unknown): void {
-        const message = error instanceof Error ? error.message : String(error);
+    /** Runs how a run ended; if recording it fails (the store), logs it and frees the slot: the task stays queued. */
+    private guard(task: TaskRow, record: () => void): void {
+        try {
+            record();
+        } catch (error) {
+            this.options.log.error({ err: error, taskId: task.id }, "could not record how a task run ended; it stays queued");
+            this.release(task, undefined);
+        }
+    }
+
+    private succeeded(task: TaskRow, attempt: number, result: unknown): void {
+        let stored: string;
+        try {
+            stored = JSON.stringify(result ?? null);
+        } catch (error) {
+            // Retrying cannot make a result storable: give up, saying why.
+            this.finish(task, attempt, { state: "dead", error: `its result cannot be stored as JSON: ${messageOf(error)}` }, true);
+            return;
+        }
+        if (this.stopped) return;
+        this.options.store.markDone(task.id, stored, attempt, this.options.clock());
+        this.release(task, { state: "done", result });
+    }
+
+    /** A run threw or timed out: retried after a backoff, or dead. `release`: the run is over (not a timeout). */
+    private failed(task: TaskRow, attempt: number, error: unknown, release: boolean): void {
+        const message = messageOf(error);
         if (error instanceof PermanentTaskError || (task.max_attempts !== null && attempt >= task.max_attempts)) {
-            this.finish(task, attempt, { state: "dead", error: message });
+            this.finish(task, attempt, { state: "dead", error: message }, release);
             return;
         }
         if (this.stopped) return;
@@ -177,22 +211,28 @@ export class TaskRunner {
         const readyAt = clock() + backoffMs(attempt, "exponential", baseDelayMs, { jitter: "full", maxMs: maxDelayMs });
         log.warn({ taskId: task.id, task: task.name, attempt, error: message }, "task failed; will retry");
         store.markRetry(task, attempt, message, readyAt);
-        this.release(task.id, { state: "retry" });
+        if (release) this.release(task, undefined);
     }
 
-    private finish(task: TaskRow, attempt: number, ending: TaskEnding): void {
+    private finish(task: TaskRow, attempt: number, ending: TaskEnding & { state: "dead" }, release: boolean): void {
         // Aborted by a stop: the store may be closing; the task stays queued for the next start.
         if (this.stopped) return;
-        const { store, clock } = this.options;
-        if (ending.state === "done") store.markDone(task.id, ending.result, attempt, clock());
-        else if (ending.state === "dead") store.markDead(task.id, attempt, ending.error, clock());
-        this.release(task.id, ending);
+        this.options.store.markDead(task.id, attempt, ending.error, this.options.clock());
+        this.options.onEnded(task.id, ending);
+        if (release) this.release(task, undefined);
     }
 
-    private release(id: number, ending: TaskEnding): void {
-        this.running.delete(id);
-        if (ending.state !== "retry") this.options.onEnded(id, ending);
+    /** Frees the task's slot (telling waiters how it ended, if it did). */
+    private release(task: TaskRow, ending: TaskEnding | undefined): void {
+        if (!this.running.delete(task.id)) return;
+        if (ending !== undefined) this.options.onEnded(task.id, ending);
+        // Passed over while it held its slot (a retry due during a timed-out run): the window reads it again.
+        this.written(task.name, this.options.clock());
         if (this.running.size === 0) for (const resolve of this.idle.splice(0)) resolve();
         this.wakeup.nudge();
     }
+}
+
+function messageOf(error: unknown): string {
+    return error instanceof Error ? error.message : String(error);
 }

@@ -1,5 +1,6 @@
 import { InvalidOptionError, SluiceError, TemplateError } from "../../shared/errors.js";
 import type { Logger } from "../../shared/logger.js";
+import { outsideUpdateScope } from "../../shared/update-scope.js";
 import type { Ending, OutboxQueue, QueuedMessage } from "../queue.js";
 import { PRIORITIES, type Priority } from "../queue.js";
 import type { MessageTemplates } from "../templates/templates.js";
@@ -175,6 +176,10 @@ export class Campaigns {
         const result: AddRecipientsResult = { added: 0, duplicates: 0, rejected: 0, firstErrors: [] };
         let batch: [number, string | null, string | null][] = [];
         const flush = async () => {
+            // Cancelled (or finished) while this import ran: what it still brings cannot join.
+            const now = this.campaign(id);
+            if (now.state === "finished" || now.state === "cancelled")
+                throw stateError(now, "take recipients", "create a new campaign for them");
             const added = this.context.store.addRecipients(id, batch);
             result.added += added;
             result.duplicates += batch.length - added;
@@ -303,7 +308,7 @@ export class Campaigns {
             store.tally(id, "sent", 1);
             if (message.payload.allow_paid_broadcast === true && store.spend(id)) {
                 // After this commit: pausing withdraws messages, which is no business of a send's transaction.
-                setImmediate(() => this.pauseForBudget(id));
+                this.later(id, () => this.pauseForBudget(id));
             }
         } else if (ending.state === "dead") {
             store.setRecipient(id, message.recipient, RecipientState.failed);
@@ -315,6 +320,44 @@ export class Campaigns {
         this.queued.set(id, Math.max(0, (this.queued.get(id) ?? 1) - 1));
         this.rateOf(id, now).record(now);
         this.feedSoon(id);
+    }
+
+    /**
+     * @internal A message of a campaign went back to the queue after a send
+     * (a 429, a network error, a migrated group). If the campaign was paused
+     * or cancelled while that send was in flight, the message must not go
+     * again: it leaves the queue as `pause` or `cancel` would have taken it.
+     */
+    messageReturned(message: QueuedMessage): void {
+        const id = message.campaignId;
+        if (id === null || message.recipient === null) return;
+        const campaign = this.context.store.get(id);
+        if (campaign === undefined || campaign.state === "running" || campaign.state === "scheduled") return;
+        const { store, queue, clock } = this.context;
+        const recipient = message.recipient;
+        store.store.transaction(() => {
+            if (queue.withdraw([{ id: message.id, chat: message.chat }], clock()).length === 0) return;
+            this.queued.set(id, Math.max(0, (this.queued.get(id) ?? 1) - 1));
+            if (campaign.state === "paused") {
+                store.setRecipient(id, recipient, RecipientState.pending);
+            } else {
+                store.setRecipient(id, recipient, RecipientState.skipped);
+                store.tally(id, "skipped", 1, "cancelled");
+            }
+        });
+        this.finishIfDone(id);
+    }
+
+    /** Runs `work` on a later turn, outside any update's scope, logging instead of throwing from the event loop. */
+    private later(id: number, work: () => void, delayMs?: number): NodeJS.Timeout | NodeJS.Immediate {
+        const guarded = () => {
+            try {
+                work();
+            } catch (error) {
+                this.context.log.error({ err: error, campaign: id }, "campaign work failed");
+            }
+        };
+        return outsideUpdateScope(() => (delayMs === undefined ? setImmediate(guarded) : setTimeout(guarded, delayMs)));
     }
 
     private pauseForBudget(id: number): void {
@@ -337,15 +380,17 @@ export class Campaigns {
     private schedule(campaign: CampaignRow): void {
         this.unschedule(campaign.id);
         const delay = Math.max(0, campaign.start_at! - this.context.clock());
-        // Not unref'd: a scheduled campaign keeps the process alive, as queued messages do.
-        const timer = setTimeout(
+        // Not unref'd: a scheduled campaign keeps the process alive, as queued messages do. Node caps a
+        // timer at about 24.8 days; a later startAt is met by scheduling again when this one fires.
+        const timer = this.later(
+            campaign.id,
             () => {
                 this.timers.delete(campaign.id);
                 const now = this.campaign(campaign.id);
-                if (now.state === "scheduled") this.begin({ ...now, start_at: null });
+                if (now.state === "scheduled") this.begin(now);
             },
             Math.min(delay, 2 ** 31 - 1),
-        );
+        ) as NodeJS.Timeout;
         this.timers.set(campaign.id, timer);
     }
 
@@ -367,7 +412,7 @@ export class Campaigns {
     private feedSoon(id: number): void {
         if (this.closed) return;
         if (this.toFeed.size === 0) {
-            setImmediate(() => {
+            this.later(id, () => {
                 const ids = [...this.toFeed];
                 this.toFeed.clear();
                 for (const campaign of ids) this.feed(campaign);
