@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { afterEach, describe, it } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
+import Database from "better-sqlite3";
 import {
     createLogger,
     createTasks,
@@ -12,14 +13,18 @@ import {
     type Tasks,
     type TasksOptions,
 } from "../src/index.js";
-import { until } from "./helpers/bots.js";
+import { startRig, type TestRig, until } from "./helpers/bots.js";
+import { spawnScript } from "./helpers/child.js";
 import { tempDir } from "./helpers/temp-dir.js";
 
 const dir = tempDir("tasks");
 let opened: Tasks[] = [];
+let rig: TestRig | undefined;
 afterEach(async () => {
     await Promise.all(opened.map((tasks) => tasks.close(0)));
     opened = [];
+    await rig?.close();
+    rig = undefined;
 });
 
 const quiet = createLogger({ level: "silent" });
@@ -291,5 +296,39 @@ describe("durable tasks", () => {
             error instanceof InvalidOptionError && /"chrage"/.test(error.message) && /charge, refund/.test(error.message);
         await assert.rejects(tasks.add("chrage", null), namesHandlers);
         await assert.rejects(tasks.addMany([{ name: "chrage", payload: null }]), namesHandlers);
+    });
+});
+
+describe("durable tasks added while handling an update", () => {
+    it("adds an update's tasks once when it is replayed after a crash, even when one of them added a task of its own", async () => {
+        rig = await startRig();
+        const store = join(dir, "replay.db");
+        const env = { API_ROOT: rig.sim.apiRoot, BOT_TOKEN: rig.token, STORE: store };
+        await rig.sim.pushMessage(rig.token, { chatId: 5, text: "sign me up" });
+        const lives: string[] = [];
+        const crashed = spawnScript("test/helpers/task-bot.ts", { ...env, CRASH: "1" }, (line) => lives.push(line));
+        assert.equal((await crashed.exit)[1], "SIGKILL");
+        let handled = false;
+        const replay = spawnScript("test/helpers/task-bot.ts", env, (line) => {
+            if (line === "handled") handled = true;
+            else lives.push(line);
+        });
+        await until(() => handled, 15_000, "the replayed update to be handled");
+        replay.process.kill("SIGKILL");
+        await replay.exit;
+
+        assert.equal(lives.length, 2, `the handler added its tasks in both lives: ${lives.join(" | ")}`);
+        assert.equal(lives[1], lives[0], "the replay found the tasks the first life added");
+        const db = new Database(store, { readonly: true });
+        try {
+            const rows = db.prepare("SELECT name, COUNT(*) AS count FROM tasks GROUP BY name ORDER BY name").all();
+            assert.deepEqual(rows, [
+                { name: "followUp", count: 1 },
+                { name: "remind", count: 1 },
+                { name: "welcome", count: 1 },
+            ]);
+        } finally {
+            db.close();
+        }
     });
 });

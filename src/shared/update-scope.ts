@@ -10,7 +10,8 @@ export interface UpdateScope {
     tasks: number;
 }
 
-const scope = new AsyncLocalStorage<UpdateScope>();
+// `undefined` is a scope too: what `outsideUpdateScope` runs in.
+const scope = new AsyncLocalStorage<UpdateScope | undefined>();
 
 /**
  * Runs `handle` inside the scope of one update. Everything it starts (timers,
@@ -26,4 +27,15 @@ export function runInUpdateScope<T>(botId: number, updateId: number, handle: () 
 /** The scope of the update being handled here, if any. */
 export function currentUpdateScope(): UpdateScope | undefined {
     return scope.getStore();
+}
+
+/**
+ * Runs `work` outside any update's scope. A durable task is started by a
+ * runner woken by whoever stored or finished a task last, often a handler;
+ * without this, the task would run as part of that update and take keys from
+ * its counters, and a replay of the update would then derive different keys
+ * for its own tasks and replies (and match them to the wrong rows).
+ */
+export function outsideUpdateScope<T>(work: () => T): T {
+    return scope.run(undefined, work);
 }

@@ -3,6 +3,7 @@ import { PermanentTaskError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
 import { type Busy, ReadyWindow } from "../shared/ready-window.js";
 import { settlesWithin } from "../shared/timing.js";
+import { outsideUpdateScope } from "../shared/update-scope.js";
 import { Wakeup } from "../shared/wakeup.js";
 import type { DueTask, TaskRow, TaskStore } from "./task-store.js";
 
@@ -158,7 +159,7 @@ export class TaskRunner {
             }, task.timeout_ms);
         });
         const context = { id: task.id, name: task.name, attempt, signal: controller.signal };
-        Promise.race([Promise.resolve().then(() => handler(JSON.parse(task.payload), context)), timedOut])
+        Promise.race([Promise.resolve().then(() => outsideUpdateScope(() => handler(JSON.parse(task.payload), context))), timedOut])
             .then(
                 (result) => this.finish(task, attempt, { state: "done", result }),
                 (error: unknown) => this.failed(task, attempt, error),
