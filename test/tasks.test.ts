@@ -89,6 +89,21 @@ describe("durable tasks", () => {
         }
     });
 
+    it("sleeps until a task due in a month instead of waking every millisecond", async () => {
+        // Node fires a timer longer than 2^31 - 1 ms after 1 ms, and warns each time.
+        const warnings: string[] = [];
+        const onWarning = (warning: Error) => void warnings.push(warning.name);
+        process.on("warning", onWarning);
+        try {
+            const tasks = open("far.db", { handlers: { renew: () => {} } });
+            await tasks.add("renew", null, { delayMs: 30 * 86_400_000 });
+            await delay(50);
+        } finally {
+            process.off("warning", onWarning);
+        }
+        assert.deepEqual(warnings, []);
+    });
+
     it("gives a task up after maxAttempts: done rejects with TASK_DEAD and the last error, and dead() lists it", async () => {
         let calls = 0;
         const tasks = open("dead.db", {

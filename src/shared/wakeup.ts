@@ -1,3 +1,5 @@
+import { LONGEST_TIMER_MS } from "./timing.js";
+
 /**
  * Runs a work loop's `turn` when there may be work: soon after a `nudge`
  * (once per event-loop turn, however many nudges came), and at the time the
@@ -56,6 +58,6 @@ export class Wakeup {
         const next = this.turn(now);
         this.at = next;
         // Not unref'd: work that is due keeps the process alive until it is done or the loop stops.
-        this.timer = next === Infinity ? undefined : setTimeout(() => this.run(), Math.max(1, next - now));
+        this.timer = next === Infinity ? undefined : setTimeout(() => this.run(), Math.min(Math.max(1, next - now), LONGEST_TIMER_MS));
     }
 }
