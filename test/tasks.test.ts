@@ -179,6 +179,19 @@ describe("durable tasks", () => {
         assert.equal(tasks.status(id)!.state, "dead");
     });
 
+    it("gives a task up, and the process lives on, when its handler resolves with what JSON cannot store", async () => {
+        const tasks = open("unstorable.db", { handlers: { count: () => 10n, plain: () => ({ total: 10 }) } });
+        const { id } = await tasks.add("count", null);
+        await assert.rejects(tasks.done(id), (error: unknown) => {
+            assert.ok(error instanceof TaskDeadError);
+            assert.match(error.lastError, /cannot be stored as JSON \(Do not know how to serialize a BigInt\); return plain data/);
+            return true;
+        });
+        assert.equal(tasks.status(id)!.attempts, 1);
+        const next = await tasks.add("plain", null);
+        assert.deepEqual(await tasks.done(next.id), { total: 10 });
+    });
+
     it("aborts the signal of a run that outlives timeoutMs, and retries the task", async () => {
         const reasons: string[] = [];
         const tasks = open("timeout.db", {

@@ -19,7 +19,11 @@ export interface TaskContext {
     signal: AbortSignal;
 }
 
-/** Runs one task; its result is what `done(id)` resolves with. A `PermanentTaskError` gives up at once. */
+/**
+ * Runs one task; its result is stored as JSON and is what `done(id)` resolves
+ * with (a result JSON cannot hold, such as a BigInt, makes the task dead). A
+ * `PermanentTaskError` gives up at once.
+ */
 // biome-ignore lint/suspicious/noExplicitAny: a handler declares its own payload type; the map of them cannot.
 export type TaskHandler<P = any, R = unknown> = (payload: P, context: TaskContext) => R | Promise<R>;
 
@@ -161,7 +165,7 @@ export class TaskRunner {
         const context = { id: task.id, name: task.name, attempt, signal: controller.signal };
         Promise.race([Promise.resolve().then(() => outsideUpdateScope(() => handler(JSON.parse(task.payload), context))), timedOut])
             .then(
-                (result) => this.finish(task, attempt, { state: "done", result }),
+                (result) => this.succeeded(task, attempt, result),
                 (error: unknown) => this.failed(task, attempt, error),
             )
             .finally(() => clearTimeout(timer));
@@ -170,7 +174,7 @@ export class TaskRunner {
     private failed(task: TaskRow, attempt: number, error: unknown): void {
         const message = error instanceof Error ? error.message : String(error);
         if (error instanceof PermanentTaskError || (task.max_attempts !== null && attempt >= task.max_attempts)) {
-            this.finish(task, attempt, { state: "dead", error: message });
+            this.gaveUp(task, attempt, message);
             return;
         }
         if (this.stopped) return;
@@ -181,13 +185,29 @@ export class TaskRunner {
         this.release(task.id, { state: "retry" });
     }
 
-    private finish(task: TaskRow, attempt: number, ending: TaskEnding): void {
+    private succeeded(task: TaskRow, attempt: number, result: unknown): void {
         // Aborted by a stop: the store may be closing; the task stays queued for the next start.
         if (this.stopped) return;
+        let json: string;
+        try {
+            json = JSON.stringify(result ?? null);
+        } catch (error) {
+            // Thrown from here it would end the process, and the task, still queued, would end it again
+            // at every start; run again, it would fail the same way.
+            const reason = error instanceof Error ? error.message : String(error);
+            this.gaveUp(task, attempt, `its handler resolved, but the result cannot be stored as JSON (${reason}); return plain data`);
+            return;
+        }
         const { store, clock } = this.options;
-        if (ending.state === "done") store.markDone(task.id, ending.result, attempt, clock());
-        else if (ending.state === "dead") store.markDead(task.id, attempt, ending.error, clock());
-        this.release(task.id, ending);
+        store.markDone(task.id, json, attempt, clock());
+        this.release(task.id, { state: "done", result });
+    }
+
+    private gaveUp(task: TaskRow, attempt: number, error: string): void {
+        if (this.stopped) return;
+        const { store, clock } = this.options;
+        store.markDead(task.id, attempt, error, clock());
+        this.release(task.id, { state: "dead", error });
     }
 
     private release(id: number, ending: TaskEnding): void {

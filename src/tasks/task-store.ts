@@ -127,9 +127,9 @@ export class TaskStore {
         return this.sql.get!.get(this.botId, id) as TaskRow | undefined;
     }
 
-    /** Records a task as done with its handler's result. */
-    markDone(id: number, result: unknown, attempts: number, now: number): void {
-        this.sql.done!.run(JSON.stringify(result ?? null), attempts, now, id);
+    /** Records a task as done with its handler's result, as JSON. */
+    markDone(id: number, resultJson: string, attempts: number, now: number): void {
+        this.sql.done!.run(resultJson, attempts, now, id);
     }
 
     /** Records a failed run; the task is due again at `readyAt`. */
