@@ -11,6 +11,7 @@ import { journaledThroughput, removeJournalFiles, resumeTime } from "./journal.j
 import { heapAfterChats } from "./memory.js";
 import { type BroadcastResult, broadcast, type DeliveryResult, delivery, enqueueRate, replyLatency, TELEGRAM_LIMITS } from "./outbox.js";
 import { median } from "./stats.js";
+import { addRate, completionRate } from "./tasks.js";
 import { bareLoop, runnerThroughput, UPDATES } from "./throughput.js";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -22,8 +23,8 @@ const PAID_BROADCAST_SIZE = Number(process.env.BENCH_PAID_BROADCAST_SIZE ?? 100_
 const CAMPAIGN_SIZE = Number(process.env.BENCH_CAMPAIGN_SIZE ?? 1_000_000);
 /** Seconds each broadcast is measured for, after its warm-up. */
 const BROADCAST_SECONDS = Number(process.env.BENCH_BROADCAST_SECONDS ?? 60);
-/** `BENCH_ONLY=throughput,journal,outbox,campaigns,fairness,memory` (any subset) runs only those comparisons. */
-const only = new Set((process.env.BENCH_ONLY ?? "throughput,journal,outbox,campaigns,fairness,memory").split(","));
+/** `BENCH_ONLY=throughput,journal,outbox,campaigns,tasks,fairness,memory` (any subset) runs only those comparisons. */
+const only = new Set((process.env.BENCH_ONLY ?? "throughput,journal,outbox,campaigns,tasks,fairness,memory").split(","));
 const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MB`;
 const rate = (perSecond: number) => `${Math.round(perSecond).toLocaleString("en-US")} updates/s`;
 
@@ -41,6 +42,7 @@ if (only.has("outbox")) {
     await compareBroadcasts();
 }
 if (only.has("campaigns")) await compareCampaigns();
+if (only.has("tasks")) await measureTasks();
 if (only.has("memory")) await compareMemory();
 
 async function compareThroughput(): Promise<void> {
@@ -198,6 +200,16 @@ async function compareCampaigns(): Promise<void> {
     } finally {
         await limited.close();
     }
+}
+
+async function measureTasks(): Promise<void> {
+    const tasks = (perSecond: number) => rate(perSecond).replace("updates", "tasks");
+    console.log("Durable tasks on a store file");
+    console.log("  stored (target >= 50,000 tasks/s):");
+    for (const mode of ["add, 1,000 per turn", "addMany, 1,000 per call"] as const) {
+        console.log(`    ${mode.padEnd(24)} ${tasks(await addRate(mode))}`);
+    }
+    console.log(`  10,000 no-op tasks at concurrency 8: ${tasks(await completionRate())} completed (target >= 5,000 tasks/s)\n`);
 }
 
 async function compareFairness(): Promise<void> {

@@ -1,4 +1,11 @@
 /**
+ * The longest delay `setTimeout` takes (2^31 - 1 ms, about 24.8 days). A
+ * longer one fires after 1 ms, with a warning: a timer for something further
+ * away waits this long and looks again.
+ */
+export const LONGEST_TIMER_MS = 2 ** 31 - 1;
+
+/**
  * Resolves after `ms` milliseconds, or as soon as `signal` aborts (it never
  * rejects: callers check `signal.aborted` themselves). The timer is cleared
  * on abort so nothing outlives a stopped component.

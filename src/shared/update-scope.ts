@@ -10,7 +10,8 @@ export interface UpdateScope {
     tasks: number;
 }
 
-const scope = new AsyncLocalStorage<UpdateScope>();
+// `undefined` is a scope too: what `outsideUpdateScope` runs in.
+const scope = new AsyncLocalStorage<UpdateScope | undefined>();
 
 /**
  * Runs `handle` inside the scope of one update. Everything it starts (timers,

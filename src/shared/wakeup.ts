@@ -1,3 +1,4 @@
+import { LONGEST_TIMER_MS } from "./timing.js";
 import { outsideUpdateScope } from "./update-scope.js";
 
 /** How long a turn that threw waits before the next try. */
@@ -72,6 +73,9 @@ export class Wakeup {
         }
         this.at = next;
         // Not unref'd: work that is due keeps the process alive until it is done or the loop stops.
-        this.timer = next === Infinity ? undefined : outsideUpdateScope(() => setTimeout(() => this.run(), Math.max(1, next - now)));
+        this.timer =
+            next === Infinity
+                ? undefined
+                : outsideUpdateScope(() => setTimeout(() => this.run(), Math.min(Math.max(1, next - now), LONGEST_TIMER_MS)));
     }
 }

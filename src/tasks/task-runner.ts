@@ -3,6 +3,7 @@ import { PermanentTaskError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
 import { type Busy, ReadyWindow } from "../shared/ready-window.js";
 import { settlesWithin } from "../shared/timing.js";
+import { outsideUpdateScope } from "../shared/update-scope.js";
 import { Wakeup } from "../shared/wakeup.js";
 import type { DueTask, TaskRow, TaskStore } from "./task-store.js";
 
@@ -18,7 +19,11 @@ export interface TaskContext {
     signal: AbortSignal;
 }
 
-/** Runs one task; its result is what `done(id)` resolves with. A `PermanentTaskError` gives up at once. */
+/**
+ * Runs one task; its result is stored as JSON and is what `done(id)` resolves
+ * with (a result JSON cannot hold, such as a BigInt, makes the task dead). A
+ * `PermanentTaskError` gives up at once.
+ */
 // biome-ignore lint/suspicious/noExplicitAny: a handler declares its own payload type; the map of them cannot.
 export type TaskHandler<P = any, R = unknown> = (payload: P, context: TaskContext) => R | Promise<R>;
 
@@ -166,7 +171,8 @@ export class TaskRunner {
                   }, task.timeout_ms);
         const context = { id: task.id, name: task.name, attempt, signal: controller.signal };
         Promise.resolve()
-            .then(() => handler(JSON.parse(task.payload), context))
+            // Also when the runner was started from inside a handler: a task is never part of an update.
+            .then(() => outsideUpdateScope(() => handler(JSON.parse(task.payload), context)))
             .then(
                 (result) => this.guard(task, () => (timedOut ? this.release(task, undefined) : this.succeeded(task, attempt, result))),
                 (error: unknown) =>
@@ -191,7 +197,15 @@ export class TaskRunner {
             stored = JSON.stringify(result ?? null);
         } catch (error) {
             // Retrying cannot make a result storable: give up, saying why.
-            this.finish(task, attempt, { state: "dead", error: `its result cannot be stored as JSON: ${messageOf(error)}` }, true);
+            this.finish(
+                task,
+                attempt,
+                {
+                    state: "dead",
+                    error: `its handler resolved, but the result cannot be stored as JSON (${messageOf(error)}); return plain data`,
+                },
+                true,
+            );
             return;
         }
         if (this.stopped) return;

@@ -1,5 +1,6 @@
 import { InvalidOptionError, SluiceError, TemplateError } from "../../shared/errors.js";
 import type { Logger } from "../../shared/logger.js";
+import { LONGEST_TIMER_MS } from "../../shared/timing.js";
 import { outsideUpdateScope } from "../../shared/update-scope.js";
 import type { Ending, OutboxQueue, QueuedMessage } from "../queue.js";
 import { PRIORITIES, type Priority } from "../queue.js";
@@ -389,7 +390,7 @@ export class Campaigns {
                 const now = this.campaign(campaign.id);
                 if (now.state === "scheduled") this.begin(now);
             },
-            Math.min(delay, 2 ** 31 - 1),
+            Math.min(delay, LONGEST_TIMER_MS),
         ) as NodeJS.Timeout;
         this.timers.set(campaign.id, timer);
     }
