@@ -1,0 +1,91 @@
+import Fastify, { type FastifyInstance } from "fastify";
+import { InvalidOptionError } from "../shared/errors.js";
+import { componentLogger, type Logger } from "../shared/logger.js";
+import { wholeNumber } from "../shared/options.js";
+import type { AdminTarget } from "./admin-target.js";
+import { BearerToken } from "./bearer-token.js";
+import { toErrorAnswer } from "./http-errors.js";
+import { campaignRoutes } from "./routes/campaigns.js";
+import { healthRoutes } from "./routes/health.js";
+import { maintenanceRoutes } from "./routes/maintenance.js";
+import { outboxRoutes } from "./routes/outbox.js";
+import { statusRoutes } from "./routes/status.js";
+
+/** How the admin API listens. The same shape for `run(bot, { admin })` and `createAdminServer`. */
+export interface AdminSettings {
+    /** The bearer token every route but `/healthz` and `/readyz` requires (required; at least 16 characters). */
+    token: string;
+    /** TCP port. @default 8080 (0: a free one; read `url`) */
+    port?: number;
+    /** Interface to listen on; loopback unless told otherwise. @default "127.0.0.1" */
+    host?: string;
+    /** Largest JSON body accepted, in bytes (413 above; NDJSON uploads stream and are not limited). @default 1_048_576 */
+    bodyLimit?: number;
+}
+
+/** Options of `createAdminServer`: what it operates, and how it listens. */
+export interface AdminServerOptions extends AdminSettings {
+    /** A `run()` handle, or anything with its journal, outbox and tasks. */
+    handle: AdminTarget;
+    /** pino logger; sluice's quiet default otherwise. */
+    logger?: Logger;
+}
+
+/** A running admin API. */
+export interface AdminServer {
+    /** Where it listens, e.g. `http://127.0.0.1:8080`. */
+    readonly url: string;
+    /** Stops listening and closes open connections. */
+    close(): Promise<void>;
+}
+
+const MIN_TOKEN_LENGTH = 16;
+
+/**
+ * Starts the admin HTTP API (fastify): health checks, status, messages, dead
+ * letters, campaigns (with NDJSON uploads), the quarantine and dead tasks,
+ * JSON in and out, every body checked by a schema whose 400 names the field.
+ *
+ * ```ts
+ * const admin = await createAdminServer({ handle, token: process.env.SLUICE_ADMIN_TOKEN!, port: 8080 });
+ * ```
+ */
+export async function createAdminServer(options: AdminServerOptions): Promise<AdminServer> {
+    const { token } = options;
+    if (typeof token !== "string" || token.length < MIN_TOKEN_LENGTH) {
+        throw new InvalidOptionError(
+            "admin.token",
+            `the admin API needs a bearer token of at least ${MIN_TOKEN_LENGTH} characters, e.g. from \`openssl rand -hex 24\``,
+        );
+    }
+    const port = wholeNumber("admin.port", options.port, 8080, { min: 0 });
+    const bodyLimit = wholeNumber("admin.bodyLimit", options.bodyLimit, 1_048_576);
+    const log = componentLogger("admin", options.logger);
+    const app = Fastify({ bodyLimit, logger: false });
+    const bearer = new BearerToken(token);
+    app.addHook("onRequest", async (request, reply) => {
+        if ((request.routeOptions.config as { public?: boolean }).public === true) return;
+        if (!bearer.admits(request.headers.authorization)) {
+            return reply
+                .code(401)
+                .send({ error: { code: "UNAUTHORIZED", message: "Send the admin token as `Authorization: Bearer <token>`." } });
+        }
+    });
+    app.setErrorHandler((error, request, reply) => {
+        const { status, body } = toErrorAnswer(error);
+        if (status >= 500) log.error({ err: error, url: request.url }, "admin request failed");
+        return reply.code(status).send(body);
+    });
+    registerRoutes(app, options.handle);
+    const address = await app.listen({ port, host: options.host ?? "127.0.0.1" });
+    log.info({ url: address }, "admin API listening");
+    return { url: address, close: () => app.close() };
+}
+
+function registerRoutes(app: FastifyInstance, target: AdminTarget): void {
+    healthRoutes(app, target);
+    statusRoutes(app, target);
+    outboxRoutes(app, target);
+    campaignRoutes(app, target);
+    maintenanceRoutes(app, target);
+}

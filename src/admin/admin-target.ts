@@ -1,0 +1,12 @@
+import type { JournalHandle } from "../journal/journal.js";
+import type { Outbox } from "../outbox/outbox.js";
+import type { Tasks } from "../tasks/tasks.js";
+
+/** What the admin API operates: a `run()` handle fits, or any object with these parts. */
+export interface AdminTarget {
+    readonly journal: JournalHandle<unknown> | undefined;
+    readonly outbox: Outbox | undefined;
+    readonly tasks: Tasks | undefined;
+    /** Whether the bot is polling. */
+    isRunning(): boolean;
+}

@@ -1,0 +1,24 @@
+import type { FastifyInstance } from "fastify";
+import type { AdminTarget } from "../admin-target.js";
+
+/** `GET /v1/status`: the bot at a glance (polling, journal, outbox, campaigns, tasks). */
+export function statusRoutes(app: FastifyInstance, target: AdminTarget): void {
+    app.get("/v1/status", async () => {
+        const { journal, outbox, tasks } = target;
+        return {
+            polling: target.isRunning(),
+            journal: journal && {
+                offset: journal.offset,
+                unfinished: journal.unfinishedCount(),
+                quarantined: journal.quarantined().length,
+            },
+            outbox: outbox && {
+                deadLetters: outbox.deadLetters().length,
+                unreachable: outbox.unreachable().length,
+                stoppedBy: outbox.stoppedBy?.code ?? null,
+                campaigns: outbox.campaigns.list().length,
+            },
+            tasks: tasks && { dead: tasks.dead().length },
+        };
+    });
+}

@@ -1,0 +1,132 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import { createAdminServer } from "../src/admin/admin-server.js";
+import { run } from "../src/index.js";
+import { startRig, type TestRig, until } from "./helpers/bots.js";
+import { spawnScript } from "./helpers/child.js";
+import { tempDir } from "./helpers/temp-dir.js";
+
+const dir = tempDir("admin");
+const TOKEN = "admin-token-0123456789abcdef";
+let rig: TestRig;
+let handle: ReturnType<typeof run>;
+let admin: Awaited<ReturnType<typeof createAdminServer>>;
+const bodies: string[] = [];
+setFlagsFromString("--expose-gc");
+const collectGarbage = runInNewContext("gc") as () => void;
+
+/** Calls the admin API; every answer's text is kept to check no token ever leaks. */
+async function call(method: string, path: string, options: { token?: string | null; body?: unknown; raw?: string } = {}) {
+    const headers: Record<string, string> = {};
+    if (options.token !== null) headers.authorization = `Bearer ${options.token ?? TOKEN}`;
+    let body: string | undefined;
+    if (options.raw !== undefined) body = options.raw;
+    else if (options.body !== undefined) body = JSON.stringify(options.body);
+    if (body !== undefined) headers["content-type"] = "application/json";
+    const response = await fetch(`${admin.url}${path}`, { method, headers, ...(body === undefined ? {} : { body }) });
+    const text = await response.text();
+    bodies.push(text);
+    // biome-ignore lint/suspicious/noExplicitAny: answers are read field by field, as a client would.
+    return { status: response.status, json: text === "" ? undefined : (JSON.parse(text) as Record<string, any>) };
+}
+
+before(async () => {
+    rig = await startRig();
+    const bot = rig.bot();
+    bot.on("message", () => {});
+    handle = run(bot, {
+        store: join(dir, "bot.db"),
+        outbox: { globalPerSecond: 500, privatePerSecond: 100 },
+        tasks: { handlers: { noop: () => {} } },
+        signals: false,
+    });
+    admin = await createAdminServer({ handle, token: TOKEN, port: 0 });
+});
+after(async () => {
+    await admin.close();
+    await handle.stop();
+    await rig.close();
+    for (const text of bodies) {
+        assert.ok(!text.includes(TOKEN), "the admin token never appears in an answer");
+        assert.ok(!text.includes(rig.token.split(":")[1]!), "the bot token never appears in an answer");
+    }
+});
+
+describe("admin API", () => {
+    it("answers health checks without a token and everything else only with the right one", async () => {
+        assert.equal((await call("GET", "/healthz", { token: null })).status, 200);
+        await until(() => handle.isRunning(), 5_000, "polling");
+        assert.equal((await call("GET", "/readyz", { token: null })).status, 200);
+        for (const path of ["/v1/status", "/v1/dead-letters", "/v1/campaigns", "/v1/quarantine", "/v1/tasks/dead"]) {
+            assert.equal((await call("GET", path, { token: null })).status, 401, path);
+            assert.equal((await call("GET", path, { token: "wrong-token-0123456789abcdef" })).status, 401, path);
+            assert.equal((await call("GET", path)).status, 200, path);
+        }
+        const status = await call("GET", "/v1/status");
+        assert.equal(status.json!.polling, true);
+        assert.equal(status.json!.outbox.deadLetters, 0);
+    });
+
+    it("refuses bad bodies with a 400 naming the field, malformed JSON with a 400, and oversized bodies with a 413", async () => {
+        const missing = await call("POST", "/v1/messages", { body: { method: "sendMessage" } });
+        assert.equal(missing.status, 400);
+        assert.equal(missing.json!.error.field, "body.payload");
+        const wrongType = await call("POST", "/v1/campaigns", { body: { name: "x", message: {}, priority: "urgent" } });
+        assert.equal(wrongType.status, 400);
+        assert.equal(wrongType.json!.error.field, "body.priority");
+        assert.equal((await call("POST", "/v1/messages", { raw: "{not json" })).status, 400);
+        const huge = await call("POST", "/v1/messages", {
+            body: { method: "sendMessage", payload: { chat_id: 1, text: "x".repeat(2_000_000) } },
+        });
+        assert.equal(huge.status, 413);
+        const unknown = await call("GET", "/v1/campaigns/999");
+        assert.deepEqual([unknown.status, unknown.json!.error.code], [404, "CAMPAIGN_UNKNOWN"]);
+    });
+
+    it("sends a message and drives a campaign end to end", async () => {
+        const queued = await call("POST", "/v1/messages", { body: { method: "sendMessage", payload: { chat_id: 5, text: "hello" } } });
+        assert.equal(queued.status, 201);
+        await until(() => rig.sim.sent(rig.token).some((c) => c.payload.text === "hello"), 5_000, "the message sent");
+        const message = await call("GET", `/v1/messages/${queued.json!.id}`);
+        assert.equal(message.json!.state, "sent");
+
+        const created = await call("POST", "/v1/campaigns", { body: { name: "api", message: { text: "news" } } });
+        assert.equal(created.status, 201);
+        const id = created.json!.id as number;
+        const added = await call("POST", `/v1/campaigns/${id}/recipients`, { body: [{ chatId: 10 }, { chatId: 11 }, { chatId: "x" }] });
+        assert.deepEqual([added.json!.added, added.json!.rejected], [2, 1]);
+        assert.equal((await call("POST", `/v1/campaigns/${id}/start`)).json!.state, "running");
+        await until(() => handle.outbox!.campaigns.stats(id).state === "finished", 5_000, "the campaign to finish");
+        const stats = await call("GET", `/v1/campaigns/${id}`);
+        assert.deepEqual([stats.json!.sent, stats.json!.pending], [2, 0]);
+        const illegal = await call("POST", `/v1/campaigns/${id}/resume`);
+        assert.deepEqual([illegal.status, illegal.json!.error.code], [409, "CAMPAIGN_STATE"]);
+    });
+
+    it("takes 100,000 recipients as streamed NDJSON without holding them in memory", async () => {
+        const { json } = await call("POST", "/v1/campaigns", { body: { name: "upload", message: { text: "hi" } } });
+        // Live heap, not garbage: collected before each sample.
+        const liveHeap = () => {
+            collectGarbage();
+            return process.memoryUsage().heapUsed;
+        };
+        const before = liveHeap();
+        let peak = before;
+        const sampler = setInterval(() => (peak = Math.max(peak, liveHeap())), 50);
+        let answer: { status: number; body: { added: number } } | undefined;
+        const uploader = spawnScript(
+            "test/helpers/ndjson-upload.ts",
+            { URL: `${admin.url}/v1/campaigns/${json!.id}/recipients`, TOKEN, N: "100000" },
+            (line) => void (answer = JSON.parse(line)),
+        );
+        await uploader.exit;
+        clearInterval(sampler);
+        assert.equal(answer?.status, 200, JSON.stringify(answer));
+        assert.equal(answer!.body.added, 100_000);
+        // The body is about 4 MB of text, and 100,000 recipients held as objects would be several times that.
+        assert.ok(peak - before < 8 * 2 ** 20, `heap grew ${((peak - before) / 2 ** 20).toFixed(1)} MB`);
+    });
+});
