@@ -103,7 +103,9 @@ async function killLoop(t: TestContext, name: string, killAfterMs: [number, numb
     for (let kill = 0; kill < KILLS; kill++) {
         const { child, record } = startJournaledBot(store, { WORK_MS: "30-90" });
         runs.push(record);
-        // This life's share arrives as a stream over about a second, so every kill finds handlers running.
+        // This life's share arrives as a stream over about a second from the moment the child runs (not
+        // from its spawn, whose module loading time varies), so every kill finds handlers running.
+        await until(() => record.ready, 15_000, "the child to run");
         const share = Math.round(((kill + 1) * TOTAL) / KILLS) - pushed;
         const arriving = (async () => {
             for (let slice = 0; slice < 50; slice++, await delay(20)) {

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from "fastify";
+import type { FastifyInstance } from "fastify";
 import { InvalidOptionError } from "../shared/errors.js";
 import { componentLogger, type Logger } from "../shared/logger.js";
 import { wholeNumber } from "../shared/options.js";
@@ -61,6 +61,8 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Ad
     const port = wholeNumber("admin.port", options.port, 8080, { min: 0 });
     const bodyLimit = wholeNumber("admin.bodyLimit", options.bodyLimit, 1_048_576);
     const log = componentLogger("admin", options.logger);
+    // Loaded here, not at import: a bot that never serves the admin API does not pay fastify's load time.
+    const { default: Fastify } = await import("fastify");
     const app = Fastify({ bodyLimit, logger: false });
     const bearer = new BearerToken(token);
     app.addHook("onRequest", async (request, reply) => {

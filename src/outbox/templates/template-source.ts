@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { parse } from "yaml";
+import { createRequire } from "node:module";
 import { TemplateError, type TemplatePlace } from "../../shared/errors.js";
 import { describeValue } from "./describe-value.js";
 import { LOCALE_TAG, localeKey } from "./locale.js";
@@ -27,6 +27,16 @@ function isRecord(value: unknown): value is Record<string, unknown> {
     return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+/**
+ * The `yaml` package's parser, loaded the first time a file is read: a bot
+ * whose templates are an object (or that has none) does not pay its load time
+ * at startup, where it delays the first update handled.
+ */
+function parseYaml(content: string): unknown {
+    const { parse } = createRequire(import.meta.url)("yaml") as typeof import("yaml");
+    return parse(content);
+}
+
 /** The parsed content of a YAML templates file. */
 function readYaml(path: string): unknown {
     let content: string;
@@ -40,7 +50,7 @@ function readYaml(path: string): unknown {
         );
     }
     try {
-        return parse(content);
+        return parseYaml(content);
     } catch (error) {
         throw invalid({ path }, `not valid YAML: ${(error as Error).message}`, error);
     }
