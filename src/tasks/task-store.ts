@@ -87,11 +87,6 @@ export class TaskStore {
         };
     }
 
-    /** The prepared statements by name, for the test that checks each finds its rows through an index. */
-    get statements(): Readonly<Record<string, Statement>> {
-        return this.sql;
-    }
-
     /** How many tasks are in each state (a running task is queued, as stored). */
     counts(): Record<Exclude<TaskState, "running">, number> {
         const count = (name: string) => (this.sql[name]!.get(this.botId) as { count: number }).count;
