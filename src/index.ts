@@ -18,6 +18,7 @@ export type { AdminTarget } from "./admin/admin-target.js";
 export type { Judgement } from "./journal/attempts.js";
 // The journal and its store.
 export type { JournalHandle, JournalOptions, QuarantinedUpdate } from "./journal/journal.js";
+export type { Metrics, MetricsOption } from "./metrics/registry.js";
 // Broadcasts: campaigns and their templates.
 export type {
     CampaignMessage,

@@ -15,6 +15,18 @@ export type SendCall = (method: string, payload: Record<string, unknown>, signal
 /** How a message the dispatcher finished with ended: sent with Telegram's result, or given up. */
 export type SendResult = { sent: true; result: unknown } | { sent: false; failure: SendFailure };
 
+/** Told how sends end, as they end (the outbox's metrics count them). */
+export interface SendEvents {
+    /** Telegram accepted a `method` call. */
+    sent(method: string): void;
+    /** A message was given up, for this class of error. */
+    failed(errorClass: string): void;
+    /** A send failed transiently and goes again after a backoff. */
+    retried(): void;
+    /** Telegram answered 429; the message waits out its `retry_after`. */
+    flooded(): void;
+}
+
 /** How the dispatcher works. */
 export interface DispatcherOptions {
     send: SendCall;
@@ -28,6 +40,8 @@ export interface DispatcherOptions {
     onFinished: (id: number, result: SendResult) => void;
     /** Told when a message went back to the queue after its send (a 429, a retry, a migrated group). */
     onReturned: (message: QueuedMessage) => void;
+    /** Told how each send ended, when someone counts. */
+    events?: SendEvents;
     /** Told when Telegram rejected the token: the dispatcher has stopped, and `failure` says why. */
     onUnauthorized: (failure: SendFailure) => void;
 }
@@ -107,6 +121,11 @@ export class Dispatcher {
 
     private async whenIdle(): Promise<void> {
         while (this.inFlight.size > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
+    }
+
+    /** How many calls are being sent right now. */
+    get inFlightCount(): number {
+        return this.inFlight.size;
     }
 
     /** Whether a message is being sent right now. */
@@ -215,6 +234,7 @@ export class Dispatcher {
                 this.options.onReturned(message);
                 break;
             case "flood":
+                this.options.events?.flooded();
                 limiter.retryAfter(message.chat, failure.retryAfterSeconds, now);
                 message.attempts--; // waiting out a 429 is not a failed attempt
                 message.notBefore = now + failure.retryAfterSeconds * 1000;
@@ -226,6 +246,7 @@ export class Dispatcher {
                     this.finish(message, { sent: false, failure: failure.cause });
                     return;
                 }
+                this.options.events?.retried();
                 // Jitter: retries of many chats that failed together spread out.
                 message.notBefore = now + backoffMs(message.attempts, "exponential", FIRST_RETRY_MS, { jitter: "spread" });
                 log.warn({ messageId: message.id, attempt: message.attempts, error: failure.cause.description }, "send failed; will retry");
@@ -246,6 +267,8 @@ export class Dispatcher {
         if (result.sent) queue.markSent(message, result.result, now, chatReadyAt);
         else queue.markDead(message, result.failure, now, chatReadyAt);
         this.release(message.chat);
+        if (result.sent) this.options.events?.sent(message.method);
+        else this.options.events?.failed(result.failure.errorClass);
         this.options.onFinished(message.id, result);
     }
 

@@ -1,4 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
+import type { Registry } from "prom-client";
+import { OutboxMetrics } from "../metrics/outbox-metrics.js";
+import { type Metrics, type MetricsOption, metricsOf } from "../metrics/registry.js";
 import { botIdOfToken } from "../shared/bot-id.js";
 import { DeadLetterError, InvalidOptionError, SluiceError, UnauthorizedError } from "../shared/errors.js";
 import { componentLogger, type Logger } from "../shared/logger.js";
@@ -71,6 +74,12 @@ export interface OutboxOptions extends OutboxSettings {
     clock?: () => number;
     /** pino logger; sluice's quiet default otherwise. */
     logger?: Logger;
+    /**
+     * Prometheus series of this outbox (`sluice_outbox_…`, `sluice_campaign_recipients`):
+     * `true` in a registry of its own, or `{ registry }` in yours; read them from `outbox.metrics`.
+     * @default none
+     */
+    metrics?: MetricsOption;
 }
 
 /** A message for the outbox. */
@@ -120,6 +129,9 @@ export class Outbox {
     private readonly unreachableChats: UnreachableChats;
     /** Broadcasts to many recipients through this outbox: create, add recipients, start, pause, stats. */
     readonly campaigns: Campaigns;
+    /** The outbox's Prometheus series (with the `metrics` option). */
+    readonly metrics: Metrics | undefined;
+    private readonly sendMetrics: OutboxMetrics | undefined;
 
     /** @internal Use `createOutbox`. */
     constructor(
@@ -152,6 +164,8 @@ export class Outbox {
             isInFlight: (id) => this.dispatcher.isInFlight(id),
             log: this.log,
         });
+        this.metrics = options.metrics && metricsOf(options.metrics);
+        this.sendMetrics = this.metrics && this.measure(this.metrics.registry, botId);
         const raw = options.api.raw as Record<string, (payload: Record<string, unknown>, signal: AbortSignal) => Promise<unknown>>;
         const send: SendCall = (method, payload, signal) => dispatching.run(true, () => raw[method]!(payload, signal));
         this.dispatcher = new Dispatcher({
@@ -164,6 +178,7 @@ export class Outbox {
             log: this.log,
             onFinished: (id, result) => this.answerWaiters(id, result),
             onReturned: (message) => this.campaigns.messageReturned(message),
+            events: this.sendMetrics,
             onUnauthorized: () => this.stopUnauthorized(),
         });
         this.dispatcher.start();
@@ -177,6 +192,14 @@ export class Outbox {
                 this.log.error({ err: error }, "could not delete old sent messages; will try again in an hour");
             }
         }, PRUNE_EVERY_MS).unref();
+    }
+
+    private measure(registry: Registry, botId: number): OutboxMetrics {
+        return new OutboxMetrics(registry, botId, {
+            queued: () => this.queue.queuedByPriority().map((count, priority) => [PRIORITIES[priority]!, count]),
+            inFlight: () => this.dispatcher.inFlightCount,
+            campaigns: () => this.campaigns.list(),
+        });
     }
 
     /** Stores a message for sending; returns its id (the earlier one's for a repeated idempotency key). */
@@ -339,6 +362,7 @@ export class Outbox {
     private async shutDown(timeoutMs: number): Promise<void> {
         this.grouped.flush();
         clearInterval(this.pruneTimer);
+        this.sendMetrics?.close();
         this.campaigns.close(
             new SluiceError("OUTBOX_CLOSED", "The outbox closed before this campaign finished; it goes on at the next start."),
         );

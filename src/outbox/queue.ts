@@ -106,6 +106,13 @@ interface Row {
  */
 export class OutboxQueue {
     private readonly sql: Record<string, Statement>;
+    /**
+     * Queued messages by priority, counted once when first asked (for the
+     * metrics) and kept as messages enter and leave: a count per scrape would
+     * read every queued row. Another process writing the store (the `sluice`
+     * command) is not seen until the next start.
+     */
+    private queuedCounts: number[] | undefined;
 
     constructor(
         private readonly store: Store,
@@ -153,13 +160,19 @@ export class OutboxQueue {
                 `UPDATE outbox_messages SET chat_key = ?, payload = json_set(payload, '$.chat_id', ?)
                  WHERE bot_id = ? AND chat_key = ? AND state = 'queued'`,
             ),
-            withdraw: sql("DELETE FROM outbox_messages WHERE id = ? AND state = 'queued' RETURNING chat_key, recipient"),
+            withdraw: sql("DELETE FROM outbox_messages WHERE id = ? AND state = 'queued' RETURNING chat_key, recipient, priority"),
             queuedOfCampaign: sql("SELECT id, chat_key FROM outbox_messages WHERE campaign_id = ? AND state = 'queued'"),
             deadLetters: sql("SELECT * FROM outbox_messages WHERE bot_id = ? AND state = 'dead' ORDER BY id"),
             requeue: sql(
                 `UPDATE outbox_messages SET state = 'queued', attempts = 0, error = NULL, error_class = NULL, error_code = NULL,
                      error_parameters = NULL, not_before = ?, finished_at = NULL WHERE bot_id = ? AND id = ? AND state = 'dead'
-                 RETURNING chat_key`,
+                 RETURNING chat_key, priority`,
+            ),
+            // One pass, no grouping (which would sort): the classes are 0, 1 and 2.
+            queuedByPriority: sql(
+                `SELECT COUNT(*) FILTER (WHERE priority = 0) AS high, COUNT(*) FILTER (WHERE priority = 1) AS normal,
+                     COUNT(*) FILTER (WHERE priority = 2) AS low
+                 FROM outbox_messages WHERE bot_id = ? AND state = 'queued'`,
             ),
             purge: sql("DELETE FROM outbox_messages WHERE bot_id = ? AND state = 'dead'"),
             prune: sql(
@@ -201,6 +214,7 @@ export class OutboxQueue {
             message.recipient ?? null,
         );
         const id = Number(lastInsertRowid);
+        this.countQueued(message.priority, 1);
         if (this.sql.insertHead!.run(this.botId, message.chat, id, message.priority, message.notBefore).changes > 0) {
             this.events.headWritten(message.priority, message.notBefore);
         }
@@ -238,6 +252,7 @@ export class OutboxQueue {
             this.sql.sent!.run(JSON.stringify(result ?? null), message.attempts, now, message.id);
             this.advanceHead(message.chat, chatReadyAt);
             this.events.ended(message, { state: "sent", result }, now);
+            this.countQueued(message.priority, -1);
         });
     }
 
@@ -256,6 +271,7 @@ export class OutboxQueue {
             );
             this.advanceHead(message.chat, chatReadyAt);
             this.events.ended(message, { state: "dead", failure }, now);
+            this.countQueued(message.priority, -1);
         });
     }
 
@@ -273,6 +289,7 @@ export class OutboxQueue {
             const row = this.sql.get!.get(this.botId, id) as Row | undefined;
             if (row === undefined || row.state !== "queued" || inFlight(id)) return false;
             this.sql.cancel!.run(now, id);
+            this.countQueued(row.priority, -1);
             this.advanceHead(row.chat_key, now);
             this.events.ended(fromRow(row), { state: "cancelled" }, now);
             return true;
@@ -308,8 +325,9 @@ export class OutboxQueue {
         const recipients: number[] = [];
         const chats = new Set<string>();
         for (const { id } of messages) {
-            const row = this.sql.withdraw!.get(id) as { chat_key: string; recipient: number | null } | undefined;
+            const row = this.sql.withdraw!.get(id) as { chat_key: string; recipient: number | null; priority: number } | undefined;
             if (row === undefined) continue;
+            this.countQueued(row.priority, -1);
             chats.add(row.chat_key);
             if (row.recipient !== null) recipients.push(row.recipient);
         }
@@ -346,11 +364,26 @@ export class OutboxQueue {
      */
     requeue(id: number, now: number): boolean {
         return this.store.transaction(() => {
-            const row = this.sql.requeue!.get(now, this.botId, id) as { chat_key: string } | undefined;
+            const row = this.sql.requeue!.get(now, this.botId, id) as { chat_key: string; priority: number } | undefined;
             if (row === undefined) return false;
+            this.countQueued(row.priority, 1);
             this.advanceHead(row.chat_key, now);
             return true;
         });
+    }
+
+    /** How many messages are queued, by priority class (index 0 is `high`). */
+    queuedByPriority(): readonly number[] {
+        if (this.queuedCounts === undefined) {
+            const counts = this.sql.queuedByPriority!.get(this.botId) as { high: number; normal: number; low: number };
+            this.queuedCounts = [counts.high, counts.normal, counts.low];
+        }
+        return this.queuedCounts;
+    }
+
+    /** Keeps `queuedByPriority` current, once it was first counted. */
+    private countQueued(priority: number, change: number): void {
+        if (this.queuedCounts !== undefined) this.queuedCounts[priority]! += change;
     }
 
     /** Deletes all dead letters; returns how many. */

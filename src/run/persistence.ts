@@ -1,5 +1,6 @@
 import type { Transformer } from "grammy";
 import { Journal, type JournalOptions } from "../journal/journal.js";
+import type { Metrics } from "../metrics/registry.js";
 import { createOutbox, type Outbox, type OutboxSettings } from "../outbox/outbox.js";
 import { outboxTransformer } from "../outbox/transformer.js";
 import { botIdOfToken } from "../shared/bot-id.js";
@@ -20,6 +21,15 @@ interface TransformableApi {
     token: string;
     raw: object;
     config: { use: (...transformers: Transformer[]) => unknown };
+}
+
+/** The bot's API as one that takes transformers; `option` names what needs them when it does not. */
+export function transformableApi(bot: BotWithApi, option: string): TransformableApi {
+    const api = bot.api as TransformableApi;
+    if (typeof api.config?.use !== "function") {
+        throw new InvalidOptionError(option, `the ${option} needs a grammY bot (its \`bot.api\` takes transformers)`);
+    }
+    return api;
 }
 
 /** What `run` keeps on disk (or in memory): the journal and the outbox, in one store. */
@@ -50,6 +60,8 @@ export function openPersistence<Y extends { update_id: number }>(
         outbox?: RunOutboxOptions;
         tasks?: TasksSettings;
         logger?: Logger;
+        /** Where the outbox and the tasks register their series, as `run`'s own. */
+        metrics?: Metrics;
     },
 ): Persistence<Y> | undefined {
     if (options.store === undefined && options.outbox === undefined && options.tasks === undefined) return undefined;
@@ -59,17 +71,15 @@ export function openPersistence<Y extends { update_id: number }>(
     let journal: Journal<Y> | undefined;
     let outbox: Outbox | undefined;
     let tasks: Tasks | undefined;
+    const metrics = options.metrics && { registry: options.metrics.registry };
     try {
         journal = store && Journal.open<Y>(store, botId, { ...options.journal, logger: options.logger });
         if (options.outbox !== undefined) {
-            const api = bot.api as TransformableApi;
-            if (typeof api.config?.use !== "function") {
-                throw new InvalidOptionError("outbox", "the outbox needs a grammY bot (its `bot.api` takes transformers)");
-            }
-            outbox = createOutbox({ ...(options.outbox === true ? {} : options.outbox), store, api, logger: options.logger });
+            const api = transformableApi(bot, "outbox");
+            outbox = createOutbox({ ...(options.outbox === true ? {} : options.outbox), store, api, logger: options.logger, metrics });
             api.config.use(outboxTransformer(outbox));
         }
-        if (options.tasks !== undefined) tasks = createTasks({ ...options.tasks, store, botId, logger: options.logger });
+        if (options.tasks !== undefined) tasks = createTasks({ ...options.tasks, store, botId, logger: options.logger, metrics });
     } catch (error) {
         // What opened already closes before the store does (their closes wait for nothing in flight, but are async).
         void Promise.all([outbox?.close(0), tasks?.close(0)]).finally(() => {

@@ -1,17 +1,21 @@
 import type { Journal, JournalHandle, JournalOptions } from "../journal/journal.js";
 import { Replay } from "../journal/replay.js";
+import { apiTimingTransformer } from "../metrics/api-metrics.js";
+import { type Metrics, type MetricsOption, metricsOf } from "../metrics/registry.js";
+import { UpdateMetrics } from "../metrics/update-metrics.js";
 import type { Outbox } from "../outbox/outbox.js";
 import { type BotAdapter, createUpdateFetcher, type RunnerOptions } from "../runner/fetcher.js";
 import { createRunner, type RunnerHandle } from "../runner/runner.js";
 import { createConcurrentSink, type SinkOptions } from "../runner/sink.js";
 import { createSource, type SourceOptions } from "../runner/source.js";
+import { botIdOfToken } from "../shared/bot-id.js";
 import { InvalidOptionError, SluiceError } from "../shared/errors.js";
 import { componentLogger, type Logger } from "../shared/logger.js";
 import { chatIdOfUpdate } from "../shared/update-chat.js";
 import { runInUpdateScope } from "../shared/update-scope.js";
 import type { Store } from "../store/store.js";
 import type { Tasks, TasksSettings } from "../tasks/tasks.js";
-import { openPersistence, type RunOutboxOptions } from "./persistence.js";
+import { openPersistence, type RunOutboxOptions, transformableApi } from "./persistence.js";
 import { stopOnSignals } from "./signals.js";
 
 /**
@@ -48,6 +52,14 @@ export interface RunOptions<Y> {
      */
     tasks?: TasksSettings;
     /**
+     * Prometheus series (`sluice_…`, labelled with the bot id) of the
+     * updates, the journal, every Bot API call, the outbox, campaigns and
+     * tasks: `true` in a registry of their own, or `{ registry }` in yours.
+     * `handle.metrics.text()` is the exposition text for a `/metrics` route.
+     * @default none
+     */
+    metrics?: MetricsOption;
+    /**
      * Skip the updates Telegram holds when the bot starts (the journal's own
      * unfinished updates are still replayed).
      * @default false
@@ -76,6 +88,8 @@ export interface RunHandle<Y> extends RunnerHandle {
     readonly outbox: Outbox | undefined;
     /** The bot's durable tasks (with `tasks`): add, done, status, dead tasks. */
     readonly tasks: Tasks | undefined;
+    /** The bot's Prometheus series (with `metrics`): their registry and exposition text. */
+    readonly metrics: Metrics | undefined;
     /** Same as `journal.retryQuarantined` (kept for code written against sluice 0.1). */
     retryQuarantined(updateId: number): boolean;
 }
@@ -95,12 +109,26 @@ export interface RunHandle<Y> extends RunnerHandle {
 export function run<Y extends { update_id: number }, R>(bot: BotAdapter<Y, R>, options: RunOptions<Y> = {}): RunHandle<Y> {
     checkRunOptions(options);
     const log = componentLogger("runner", options.logger);
-    const persistence = openPersistence<Y>(bot, options);
+    const metrics = options.metrics && metricsOf(options.metrics);
+    const metricsBotId = metrics && botIdOfToken(bot.token, "metrics");
+    // Installed before the outbox's transformer, so it times HTTP calls rather than waits in the queue.
+    if (metrics) transformableApi(bot, "metrics").config.use(apiTimingTransformer(metrics.registry, metricsBotId!));
+    const persistence = openPersistence<Y>(bot, { ...options, metrics });
     const journal = persistence?.journal;
     const outbox = persistence?.outbox;
     const tasks = persistence?.tasks;
     const replay = journal && new Replay(journal, journal.recover());
     if (replay?.size) log.info({ count: replay.size }, "replaying updates left unfinished by the previous run");
+    const updateMetrics: UpdateMetrics | undefined =
+        metrics &&
+        new UpdateMetrics(metrics.registry, metricsBotId!, {
+            running: (): number => sink.running?.() ?? 0,
+            waiting: (): number => sink.size() - (sink.running?.() ?? 0),
+            journal: journal && {
+                unfinishedCount: () => journal.unfinishedCount(),
+                quarantinedCount: () => journal.quarantined().length,
+            },
+        });
 
     const fetchUpdates = createUpdateFetcher(bot, {
         ...options.runner,
@@ -121,8 +149,13 @@ export function run<Y extends { update_id: number }, R>(bot: BotAdapter<Y, R>, o
                 const replayed = replay?.next(batchSize);
                 if (replayed !== undefined) return replayed;
                 const updates = await fetchUpdates(batchSize, signal);
+                updateMetrics?.fetched(updates.length);
                 // Written before the next getUpdates, which is what confirms this batch to Telegram.
-                if (updates.length > 0) journal?.append(updates, fetchUpdates.offset);
+                if (updates.length > 0 && journal !== undefined) {
+                    const append = () => journal.append(updates, fetchUpdates.offset);
+                    if (updateMetrics === undefined) append();
+                    else updateMetrics.timedAppend(append);
+                }
                 // A chat that writes has unblocked the bot (or was never gone): campaigns may send to it again.
                 if (updates.length > 0) outbox?.heardFrom(chatsOf(updates));
                 return updates;
@@ -140,11 +173,10 @@ export function run<Y extends { update_id: number }, R>(bot: BotAdapter<Y, R>, o
             ? (update: Y) => bot.handleUpdate(update)
             : (update: Y) => runInUpdateScope(persistence.botId, update.update_id, () => bot.handleUpdate(update));
     const timeout = options.sink?.timeout;
+    // Without a journal there is nothing to record: the bot's own handleUpdate, no wrapper.
+    const consume = replay === undefined ? handleUpdate : (update: Y) => replay.handle(update.update_id, () => handleUpdate(update));
     const sink = createConcurrentSink<Y, R>(
-        {
-            // Without a journal there is nothing to record: the bot's own handleUpdate, no wrapper.
-            consume: replay === undefined ? handleUpdate : (update) => replay.handle(update.update_id, () => handleUpdate(update)),
-        },
+        { consume: updateMetrics === undefined ? consume : updateMetrics.measured(consume) },
         async (error) => {
             try {
                 await bot.errorHandler(error);
@@ -158,6 +190,7 @@ export function run<Y extends { update_id: number }, R>(bot: BotAdapter<Y, R>, o
                 milliseconds: timeout.milliseconds,
                 handler: (update, task, info) => {
                     replay?.timedOut(update.update_id);
+                    updateMetrics?.handlingTimedOut(update, info.milliseconds);
                     timeout.handler(update, task, info);
                 },
             },
@@ -168,6 +201,8 @@ export function run<Y extends { update_id: number }, R>(bot: BotAdapter<Y, R>, o
         stopTimeoutMs: options.stopTimeoutMs,
         afterStop: async ({ requested, error, deadline }) => {
             removeSignalHandlers();
+            // The journal closes below; its gauges must not be read after that.
+            if (persistence !== undefined) updateMetrics?.close();
             if (requested) await confirmHandled();
             else log.error({ err: error }, "polling stopped for good");
             // Sends still in flight at the stop's deadline are cancelled; they stay queued for the next start.
@@ -216,6 +251,7 @@ export function run<Y extends { update_id: number }, R>(bot: BotAdapter<Y, R>, o
         journal: journal && journalHandle(journal, retryQuarantined),
         outbox,
         tasks,
+        metrics,
         retryQuarantined,
     });
 

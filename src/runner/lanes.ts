@@ -80,6 +80,11 @@ export class Lanes<Y> {
         return this.pendingCount;
     }
 
+    /** Updates whose handler is running now (not counting those released by their timeout). */
+    get runningCount(): number {
+        return this.running;
+    }
+
     /** Accepts an update; it starts as soon as its lanes and a slot allow. Reopens a closed scheduler. */
     push(update: Y): void {
         this.closed = false;

@@ -28,6 +28,11 @@ export interface UpdateSink<Y> {
     /** The accepted, unfinished updates in the order they were accepted. */
     snapshot: () => Y[];
     /**
+     * How many of them are running (the rest wait for their chat or a slot).
+     * Optional for custom sinks; sluice's sinks all have it.
+     */
+    running?: () => number;
+    /**
      * Resolves once every accepted update has finished, or after `timeoutMs`;
      * from then on the sink starts nothing new (the rest stays in `snapshot`).
      * Optional for custom sinks; sluice's sinks all have it.
@@ -141,9 +146,10 @@ function sinkDoneBatchByBatch<Y>(lanes: Lanes<Y>): UpdateSink<Y> {
     };
 }
 
-function inspection<Y>(lanes: Lanes<Y>): Pick<UpdateSink<Y>, "size" | "snapshot" | "drain"> {
+function inspection<Y>(lanes: Lanes<Y>): Pick<UpdateSink<Y>, "size" | "snapshot" | "running" | "drain"> {
     return {
         size: () => lanes.pending,
+        running: () => lanes.runningCount,
         snapshot: () => lanes.snapshot(),
         drain: async (timeoutMs) => {
             await settlesWithin(lanes.pendingAtMost(0), timeoutMs);

@@ -120,6 +120,11 @@ export class TaskRunner {
         this.wakeup.dueAt(readyAt);
     }
 
+    /** How many tasks are running now. */
+    get runningCount(): number {
+        return this.running.size;
+    }
+
     /** Whether task `id` is running now. */
     isRunning(id: number): boolean {
         return this.running.has(id);

@@ -75,12 +75,22 @@ export class TaskStore {
                 `UPDATE tasks SET state = 'queued', attempts = 0, ready_at = ?, finished_at = NULL
                  WHERE bot_id = ? AND id = ? AND state = 'dead' RETURNING name`,
             ),
+            // One statement per state: each reads only its state's partial index (a bound state could use none).
+            countQueued: sql("SELECT COUNT(*) AS count FROM tasks WHERE bot_id = ? AND state = 'queued'"),
+            countDone: sql("SELECT COUNT(*) AS count FROM tasks WHERE bot_id = ? AND state = 'done'"),
+            countDead: sql("SELECT COUNT(*) AS count FROM tasks WHERE bot_id = ? AND state = 'dead'"),
             purgeDead: sql("DELETE FROM tasks WHERE bot_id = ? AND state = 'dead'"),
             prune: sql(
                 `DELETE FROM tasks WHERE id IN (
                      SELECT id FROM tasks WHERE bot_id = ? AND state = 'done' AND finished_at < ? LIMIT ?)`,
             ),
         };
+    }
+
+    /** How many tasks are in each state (a running task is queued, as stored). */
+    counts(): Record<Exclude<TaskState, "running">, number> {
+        const count = (name: string) => (this.sql[name]!.get(this.botId) as { count: number }).count;
+        return { queued: count("countQueued"), done: count("countDone"), dead: count("countDead") };
     }
 
     /** Stores tasks in one transaction; a repeated idempotency key answers the earlier task's id. */

@@ -1,3 +1,5 @@
+import { type Metrics, type MetricsOption, metricsOf } from "../metrics/registry.js";
+import { measureTasks } from "../metrics/task-metrics.js";
 import { InvalidOptionError, SluiceError, TaskDeadError } from "../shared/errors.js";
 import { componentLogger, type Logger } from "../shared/logger.js";
 import { milliseconds, wholeNumber } from "../shared/options.js";
@@ -36,6 +38,12 @@ export interface TasksOptions extends TasksSettings {
     clock?: () => number;
     /** pino logger; sluice's quiet default otherwise. */
     logger?: Logger;
+    /**
+     * Prometheus series of these tasks (`sluice_tasks{state}`): `true` in a
+     * registry of their own, or `{ registry }` in yours; read them from `tasks.metrics`.
+     * @default none
+     */
+    metrics?: MetricsOption;
 }
 
 /** Options of one `add`. */
@@ -100,6 +108,9 @@ export class Tasks {
     private readonly batch = new TurnBatch<NewTask, AddedTask>((tasks) => this.store.add(tasks, this.clock()));
     private readonly waiting = new Map<number, { resolve: (result: unknown) => void; reject: (error: Error) => void }[]>();
     private closed: Promise<void> | undefined;
+    /** The tasks' Prometheus series (with the `metrics` option). */
+    readonly metrics: Metrics | undefined;
+    private readonly stopMeasuring: () => void;
 
     /** @internal Use `createTasks`. */
     constructor(
@@ -133,6 +144,10 @@ export class Tasks {
             log: this.log,
             onEnded: (id, ending) => this.answerWaiters(id, ending),
         });
+        this.metrics = options.metrics && metricsOf(options.metrics);
+        this.stopMeasuring = this.metrics
+            ? measureTasks(this.metrics.registry, this.botId, () => ({ ...this.store.counts(), running: this.runner.runningCount }))
+            : () => {};
         this.warnAboutMissingHandlers();
         this.runner.start();
         this.prune();
@@ -240,6 +255,7 @@ export class Tasks {
     private async shutDown(timeoutMs: number): Promise<void> {
         this.batch.flush();
         clearInterval(this.pruneTimer);
+        this.stopMeasuring();
         await this.runner.stop(timeoutMs);
         const closed = new SluiceError("TASKS_CLOSED", "The tasks stopped before this one finished; it runs again at the next start.");
         for (const list of this.waiting.values()) for (const waiter of list) waiter.reject(closed);

@@ -1,0 +1,24 @@
+import { Registry } from "prom-client";
+
+/**
+ * The `metrics` option of `run`, `createOutbox` and `createTasks`: `true`
+ * keeps sluice's series in a registry of their own; `{ registry }` adds them
+ * to yours (prom-client's `Registry`, e.g. its `register`), next to your
+ * series, where one `/metrics` route serves both. Every series is named
+ * `sluice_…` and labelled with the bot id.
+ */
+export type MetricsOption = true | { registry?: Registry };
+
+/** Where a component's series are, and their exposition text for a `/metrics` route. */
+export interface Metrics {
+    /** The registry holding sluice's series (yours, when you gave one). */
+    readonly registry: Registry;
+    /** Prometheus' text format of every series in `registry`; scrape-time gauges are read now. */
+    text(): Promise<string>;
+}
+
+/** The registry the option asks for, as a handle. */
+export function metricsOf(option: MetricsOption): Metrics {
+    const registry = (option === true ? undefined : option.registry) ?? new Registry();
+    return { registry, text: () => registry.metrics() };
+}
