@@ -1,4 +1,5 @@
-import { Registry } from "prom-client";
+import type { Registry } from "prom-client";
+import { promClient } from "./prom-client.js";
 
 /**
  * The `metrics` option of `run`, `createOutbox` and `createTasks`: `true`
@@ -19,6 +20,6 @@ export interface Metrics {
 
 /** The registry the option asks for, as a handle. */
 export function metricsOf(option: MetricsOption): Metrics {
-    const registry = (option === true ? undefined : option.registry) ?? new Registry();
+    const registry = (option === true ? undefined : option.registry) ?? new (promClient().Registry)();
     return { registry, text: () => registry.metrics() };
 }

@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import type { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { promClient } from "./prom-client.js";
 
 /**
  * Get-or-create for series: several bots (and a bot's outbox and tasks)
@@ -6,7 +7,10 @@ import { Counter, Gauge, Histogram, type Registry } from "prom-client";
  * share the series and tell themselves apart by their `bot_id` label.
  */
 export function counterIn<L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[]): Counter<L> {
-    return (registry.getSingleMetric(name) as Counter<L> | undefined) ?? new Counter({ name, help, labelNames, registers: [registry] });
+    return (
+        (registry.getSingleMetric(name) as Counter<L> | undefined) ??
+        new (promClient().Counter)({ name, help, labelNames, registers: [registry] })
+    );
 }
 
 /** Get-or-create for histograms (see `counterIn`). */
@@ -19,7 +23,7 @@ export function histogramIn<L extends string>(
 ): Histogram<L> {
     return (
         (registry.getSingleMetric(name) as Histogram<L> | undefined) ??
-        new Histogram({ name, help, labelNames, buckets, registers: [registry] })
+        new (promClient().Histogram)({ name, help, labelNames, buckets, registers: [registry] })
     );
 }
 
@@ -45,7 +49,7 @@ export function scrapedGauge<L extends string>(
     let gauge = registry.getSingleMetric(name) as Gauge<L> | undefined;
     if (gauge === undefined) {
         const readers = new Set<GaugeReader<L>>();
-        gauge = new Gauge<L>({
+        gauge = new promClient().Gauge<L>({
             name,
             help,
             labelNames,
