@@ -49,7 +49,8 @@ export function scrapedGauge<L extends string>(
     let gauge = registry.getSingleMetric(name) as Gauge<L> | undefined;
     if (gauge === undefined) {
         const readers = new Set<GaugeReader<L>>();
-        gauge = new promClient().Gauge<L>({
+        const { Gauge: GaugeSeries } = promClient();
+        gauge = new GaugeSeries<L>({
             name,
             help,
             labelNames,
