@@ -41,6 +41,7 @@ before(async () => {
         store: join(dir, "bot.db"),
         outbox: { globalPerSecond: 500, privatePerSecond: 100 },
         tasks: { handlers: { noop: () => {} } },
+        metrics: true,
         signals: false,
     });
     admin = await createAdminServer({ handle, token: TOKEN, port: 0 });
@@ -65,6 +66,12 @@ describe("admin API", () => {
             assert.equal((await call("GET", path, { token: "wrong-token-0123456789abcdef" })).status, 401, path);
             assert.equal((await call("GET", path)).status, 200, path);
         }
+        const metrics = await fetch(`${admin.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
+        const exposition = await metrics.text();
+        bodies.push(exposition);
+        assert.equal(metrics.status, 200, exposition);
+        assert.match(exposition, /^sluice_sink_running\{bot_id="\d+"\} \d+$/m);
+        assert.equal((await call("GET", "/metrics", { token: null })).status, 401);
         const status = await call("GET", "/v1/status");
         assert.equal(status.json!.polling, true);
         assert.equal(status.json!.outbox.deadLetters, 0);

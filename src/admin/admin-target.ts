@@ -1,4 +1,5 @@
 import type { JournalHandle } from "../journal/journal.js";
+import type { Metrics } from "../metrics/registry.js";
 import type { Outbox } from "../outbox/outbox.js";
 import type { Tasks } from "../tasks/tasks.js";
 
@@ -7,6 +8,8 @@ export interface AdminTarget {
     readonly journal: JournalHandle<unknown> | undefined;
     readonly outbox: Outbox | undefined;
     readonly tasks: Tasks | undefined;
+    /** Its Prometheus series (with `metrics`), served on `/metrics`. */
+    readonly metrics?: Metrics | undefined;
     /** Whether the bot is polling. */
     isRunning(): boolean;
 }

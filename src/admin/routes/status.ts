@@ -1,8 +1,13 @@
 import type { FastifyInstance } from "fastify";
 import type { AdminTarget } from "../admin-target.js";
+import { need } from "../http-errors.js";
 
-/** `GET /v1/status`: the bot at a glance (polling, journal, outbox, campaigns, tasks). */
+/** `GET /v1/status`: the bot at a glance (polling, journal, outbox, campaigns, tasks); `GET /metrics` for Prometheus. */
 export function statusRoutes(app: FastifyInstance, target: AdminTarget): void {
+    app.get("/metrics", async (_request, reply) => {
+        const text = await need(target.metrics, "metrics", "metrics: true").text();
+        return reply.type("text/plain; version=0.0.4").send(text);
+    });
     app.get("/v1/status", async () => {
         const { journal, outbox, tasks } = target;
         return {
