@@ -137,3 +137,34 @@ describe("admin API", () => {
         assert.ok(peak - before < 8 * 2 ** 20, `heap grew ${((peak - before) / 2 ** 20).toFixed(1)} MB`);
     });
 });
+
+describe("run(bot, { admin })", () => {
+    it("serves the admin API while the bot runs and closes it when the bot stops", async () => {
+        const own = await startRig();
+        const bot = own.bot();
+        bot.on("message", () => {});
+        const running = run(bot, { outbox: true, admin: { token: TOKEN, port: 0 }, signals: false });
+        try {
+            const server = await running.admin!;
+            const status = await fetch(`${server.url}/v1/status`, { headers: { authorization: `Bearer ${TOKEN}` } });
+            assert.equal(status.status, 200);
+            await running.stop();
+            await assert.rejects(fetch(`${server.url}/healthz`), "the server closed with the bot");
+        } finally {
+            await running.stop();
+            await own.close();
+        }
+    });
+
+    it("refuses to start without a usable admin token", async () => {
+        const own = await startRig();
+        try {
+            assert.throws(() => run(own.bot(), { admin: { token: "short" }, signals: false }), {
+                code: "INVALID_OPTION",
+                message: /admin\.token/,
+            });
+        } finally {
+            await own.close();
+        }
+    });
+});

@@ -42,6 +42,25 @@ export interface AdminServer {
 const MIN_TOKEN_LENGTH = 16;
 
 /**
+ * Refuses settings the admin API cannot start with, before anything starts
+ * (`run` checks them synchronously); returns them with their defaults.
+ */
+export function checkAdminSettings(settings: AdminSettings): { token: string; port: number; bodyLimit: number } {
+    const { token } = settings;
+    if (typeof token !== "string" || token.length < MIN_TOKEN_LENGTH) {
+        throw new InvalidOptionError(
+            "admin.token",
+            `the admin API needs a bearer token of at least ${MIN_TOKEN_LENGTH} characters, e.g. from \`openssl rand -hex 24\``,
+        );
+    }
+    return {
+        token,
+        port: wholeNumber("admin.port", settings.port, 8080, { min: 0 }),
+        bodyLimit: wholeNumber("admin.bodyLimit", settings.bodyLimit, 1_048_576),
+    };
+}
+
+/**
  * Starts the admin HTTP API (fastify): health checks, status, messages, dead
  * letters, campaigns (with NDJSON uploads), the quarantine and dead tasks,
  * JSON in and out, every body checked by a schema whose 400 names the field.
@@ -51,15 +70,7 @@ const MIN_TOKEN_LENGTH = 16;
  * ```
  */
 export async function createAdminServer(options: AdminServerOptions): Promise<AdminServer> {
-    const { token } = options;
-    if (typeof token !== "string" || token.length < MIN_TOKEN_LENGTH) {
-        throw new InvalidOptionError(
-            "admin.token",
-            `the admin API needs a bearer token of at least ${MIN_TOKEN_LENGTH} characters, e.g. from \`openssl rand -hex 24\``,
-        );
-    }
-    const port = wholeNumber("admin.port", options.port, 8080, { min: 0 });
-    const bodyLimit = wholeNumber("admin.bodyLimit", options.bodyLimit, 1_048_576);
+    const { token, port, bodyLimit } = checkAdminSettings(options);
     const log = componentLogger("admin", options.logger);
     // Loaded here, not at import: a bot that never serves the admin API does not pay fastify's load time.
     const { default: Fastify } = await import("fastify");

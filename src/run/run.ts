@@ -1,3 +1,4 @@
+import { type AdminServer, type AdminSettings, checkAdminSettings, createAdminServer } from "../admin/admin-server.js";
 import type { Journal, JournalHandle, JournalOptions } from "../journal/journal.js";
 import { Replay } from "../journal/replay.js";
 import { apiTimingTransformer } from "../metrics/api-metrics.js";
@@ -60,6 +61,12 @@ export interface RunOptions<Y> {
      */
     metrics?: MetricsOption;
     /**
+     * Serve the admin HTTP API for this bot (status, messages, dead letters,
+     * campaigns, quarantine, tasks, `/metrics`) while it runs; it closes when
+     * the bot stops. `handle.admin` resolves with the running server.
+     */
+    admin?: AdminSettings;
+    /**
      * Skip the updates Telegram holds when the bot starts (the journal's own
      * unfinished updates are still replayed).
      * @default false
@@ -90,6 +97,8 @@ export interface RunHandle<Y> extends RunnerHandle {
     readonly tasks: Tasks | undefined;
     /** The bot's Prometheus series (with `metrics`): their registry and exposition text. */
     readonly metrics: Metrics | undefined;
+    /** The admin API (with `admin`), once it listens; rejects if it could not start (the port is taken). */
+    readonly admin: Promise<AdminServer> | undefined;
     /** Same as `journal.retryQuarantined` (kept for code written against sluice 0.1). */
     retryQuarantined(updateId: number): boolean;
 }
@@ -197,10 +206,12 @@ export function run<Y extends { update_id: number }, R>(bot: BotAdapter<Y, R>, o
         },
     );
     let removeSignalHandlers = () => {};
+    let admin: Promise<AdminServer> | undefined;
     const handle = createRunner(source, sink, {
         stopTimeoutMs: options.stopTimeoutMs,
         afterStop: async ({ requested, error, deadline }) => {
             removeSignalHandlers();
+            await admin?.then((server) => server.close()).catch(() => {});
             // The journal closes below; its gauges must not be read after that.
             if (persistence !== undefined) updateMetrics?.close();
             if (requested) await confirmHandled();
@@ -236,7 +247,7 @@ export function run<Y extends { update_id: number }, R>(bot: BotAdapter<Y, R>, o
     if (options.signals !== false) removeSignalHandlers = stopOnSignals(handle.stop);
     handle.start();
     const startRunner = handle.start;
-    return Object.assign(handle, {
+    const running = Object.assign(handle, {
         start: () => {
             if (closedAtStop) {
                 const parts = [journal && "journal", outbox && "outbox", tasks && "tasks"].filter((part) => part !== undefined);
@@ -252,8 +263,15 @@ export function run<Y extends { update_id: number }, R>(bot: BotAdapter<Y, R>, o
         outbox,
         tasks,
         metrics,
+        admin: undefined as Promise<AdminServer> | undefined,
         retryQuarantined,
     });
+    if (options.admin !== undefined) {
+        admin = createAdminServer({ ...options.admin, handle: running, logger: options.logger });
+        admin.catch((error: unknown) => log.error({ err: error }, "the admin API could not start; the bot runs without it"));
+        running.admin = admin;
+    }
+    return running;
 
     function retryQuarantined(updateId: number): boolean {
         const update = journal?.retryQuarantined(updateId);
@@ -284,6 +302,7 @@ function journalHandle<Y extends { update_id: number }>(
  * another: the journal keeps the offset, and `logger` is the one logger.
  */
 function checkRunOptions<Y>(options: RunOptions<Y>): void {
+    if (options.admin !== undefined) checkAdminSettings(options.admin);
     if (options.store !== undefined && options.runner?.offset !== undefined) {
         throw new InvalidOptionError("runner.offset", "with `store`, the journal keeps the offset to resume from; remove `runner.offset`");
     }
