@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { createOutbox, createTasks, openStore } from "../src/index.js";
+import { promisify } from "node:util";
+import { createOutbox, createTasks, openStore, run } from "../src/index.js";
+import { startRig, until } from "./helpers/bots.js";
 import { spawnScript } from "./helpers/child.js";
 import { tempDir } from "./helpers/temp-dir.js";
 
@@ -13,6 +15,19 @@ const TOKEN = "123456:cli-test-token-never-printed";
 function sluice(...args: string[]): { code: number | null; stdout: string; stderr: string } {
     const run = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], { encoding: "utf8" });
     return { code: run.status, stdout: run.stdout, stderr: run.stderr };
+}
+
+/** Runs `sluice <args>` without blocking this process (which may be the bot the command talks to). */
+async function sluiceAsync(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    try {
+        const { stdout, stderr } = await promisify(execFile)(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
+            encoding: "utf8",
+        });
+        return { code: 0, stdout, stderr };
+    } catch (error) {
+        const failed = error as { code: number; stdout: string; stderr: string };
+        return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+    }
 }
 
 describe("the sluice command", () => {
@@ -92,5 +107,55 @@ describe("the sluice command", () => {
         child.process.kill("SIGTERM");
         const [code] = await child.exit;
         assert.equal(code, 0);
+    });
+
+    it("operates a running bot through its admin API: send, campaigns, dead letters, the quarantine", async () => {
+        const rig = await startRig();
+        rig.sim.blockChat(rig.token, 66);
+        const bot = rig.bot();
+        bot.on("message", () => {});
+        const ADMIN = "cli-admin-token-0123456789";
+        const handle = run(bot, {
+            store: join(dir, "remote.db"),
+            outbox: { globalPerSecond: 500, privatePerSecond: 100 },
+            admin: { token: ADMIN, port: 0 },
+            signals: false,
+        });
+        try {
+            const { url } = await handle.admin!;
+            const remote = ["--url", url, "--token", ADMIN];
+            const sent = await sluiceAsync("send", "--chat", "5", "--text", "from the shell", ...remote);
+            assert.equal(sent.code, 0, sent.stderr);
+            assert.match(sent.stdout, /queued as message \d+/);
+            await until(() => rig.sim.sent(rig.token).some((call) => call.payload.text === "from the shell"), 5_000, "the message sent");
+
+            const { id } = handle.outbox!.campaigns.create({ name: "shell", message: { text: "news" } });
+            await handle.outbox!.campaigns.addRecipients(id, [{ chatId: 7 }, { chatId: 66 }]);
+            const started = await sluiceAsync("campaign", "start", String(id), ...remote);
+            assert.equal(started.code, 0, started.stderr);
+            assert.match(started.stdout, /campaign \d+ "shell" running/);
+            await handle.outbox!.campaigns.finished(id);
+            const stats = JSON.parse((await sluiceAsync("campaign", "stats", String(id), "--json", ...remote)).stdout) as {
+                sent: number;
+                failed: number;
+            };
+            assert.deepEqual([stats.sent, stats.failed], [1, 1]);
+
+            const letters = await sluiceAsync("dlq", "list", ...remote);
+            assert.match(letters.stdout, /chat 66 {2}blocked_by_user/);
+            assert.match((await sluiceAsync("dlq", "purge", ...remote)).stdout, /1 purged/);
+            assert.match((await sluiceAsync("quarantine", "list", ...remote)).stdout, /the quarantine is empty/);
+
+            const wrong = await sluiceAsync("dlq", "list", "--url", url, "--token", "wrong-token-0123456789");
+            assert.equal(wrong.code, 1);
+            assert.match(wrong.stderr, /401/);
+            assert.ok(!wrong.stderr.includes("wrong-token"), "the token is not echoed");
+            const nowhere = await sluiceAsync("dlq", "list");
+            assert.equal(nowhere.code, 1);
+            assert.match(nowhere.stderr, /--url/);
+        } finally {
+            await handle.stop();
+            await rig.close();
+        }
     });
 });

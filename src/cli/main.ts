@@ -6,6 +6,7 @@
  */
 import { Command } from "commander";
 import { SluiceError } from "../shared/errors.js";
+import { remoteCommands } from "./remote-commands.js";
 import { simulatorCommand } from "./simulator-command.js";
 import { statusCommand } from "./status-command.js";
 
@@ -16,7 +17,13 @@ const program = new Command("sluice")
     .description("Operate sluice: a store's journal, outbox, campaigns and tasks, or a local Bot API simulator.")
     .showHelpAfterError()
     .exitOverride();
-for (const command of [statusCommand(), simulatorCommand()]) program.addCommand(command.exitOverride().showHelpAfterError());
+for (const command of [statusCommand(), simulatorCommand(), ...remoteCommands()]) program.addCommand(overridesExit(command));
+
+/** Usage errors anywhere in the tree end in our exit codes, not commander's own `process.exit(1)`. */
+function overridesExit(command: Command): Command {
+    for (const sub of command.commands) overridesExit(sub);
+    return command.exitOverride().showHelpAfterError();
+}
 
 try {
     await program.parseAsync();

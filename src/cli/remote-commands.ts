@@ -1,0 +1,114 @@
+import { Command } from "commander";
+import { callAdmin, type RemoteOptions } from "./admin-client.js";
+
+/** Adds `--url`, `--token` and `--json` to a command that talks to a running bot. */
+function remote(command: Command): Command {
+    return command
+        .option("--url <url>", "the bot's admin API, e.g. http://127.0.0.1:8080")
+        .option("--token <token>", "the admin token (default: SLUICE_ADMIN_TOKEN)")
+        .option("--json", "print JSON instead of text");
+}
+
+/** Prints an answer: JSON for scripts, otherwise the summary `describe` makes of it. */
+function print(options: { json?: boolean }, answer: unknown, describe: (answer: never) => string): void {
+    process.stdout.write(options.json ? `${JSON.stringify(answer)}\n` : `${describe(answer as never)}\n`);
+}
+
+type Stats = { id: number; name: string; state: string; total: number; sent: number; failed: number; skipped: number; pending: number };
+const statsLine = (c: Stats) =>
+    `campaign ${c.id} "${c.name}" ${c.state}: ${c.sent} sent, ${c.failed} failed, ${c.skipped} skipped, ${c.pending} pending of ${c.total}`;
+
+/** `sluice send`, `sluice campaign …`, `sluice dlq …`, `sluice quarantine …`: operate a running bot through its admin API. */
+export function remoteCommands(): Command[] {
+    const send = remote(new Command("send").description("Send a message through the bot's outbox"))
+        .requiredOption("--chat <id>", "the chat to send to")
+        .requiredOption("--text <text>", "the message text")
+        .action(async (options: RemoteOptions & { chat: string; text: string; json?: boolean }) => {
+            const chat_id = /^-?\d+$/.test(options.chat) ? Number(options.chat) : options.chat;
+            const answer = await callAdmin(options, "POST", "/v1/messages", {
+                method: "sendMessage",
+                payload: { chat_id, text: options.text },
+            });
+            print(options, answer, (queued: { id: number }) => `queued as message ${queued.id}`);
+        });
+
+    const campaign = new Command("campaign").description("Campaigns of a running bot");
+    for (const action of ["start", "pause", "resume", "cancel"] as const) {
+        campaign.addCommand(
+            remote(new Command(action).description(`${action[0]!.toUpperCase()}${action.slice(1)} a campaign`))
+                .argument("<id>", "the campaign's id")
+                .action(async (id: string, options: RemoteOptions & { json?: boolean }) => {
+                    print(options, await callAdmin(options, "POST", `/v1/campaigns/${id}/${action}`), statsLine);
+                }),
+        );
+    }
+    campaign.addCommand(
+        remote(new Command("stats").description("A campaign's numbers"))
+            .argument("<id>", "the campaign's id")
+            .action(async (id: string, options: RemoteOptions & { json?: boolean }) => {
+                print(options, await callAdmin(options, "GET", `/v1/campaigns/${id}`), statsLine);
+            }),
+    );
+    campaign.addCommand(
+        remote(new Command("list").description("Every campaign with its numbers")).action(
+            async (options: RemoteOptions & { json?: boolean }) => {
+                print(
+                    options,
+                    await callAdmin(options, "GET", "/v1/campaigns"),
+                    (list: Stats[]) => list.map(statsLine).join("\n") || "no campaigns",
+                );
+            },
+        ),
+    );
+
+    const dlq = new Command("dlq").description("Dead letters of a running bot");
+    dlq.addCommand(
+        remote(new Command("list").description("Messages given up, with why")).action(
+            async (options: RemoteOptions & { json?: boolean }) => {
+                const describe = (letters: { id: number; chat: string; error?: { errorClass: string; description: string } }[]) =>
+                    letters.map((l) => `${l.id}  chat ${l.chat}  ${l.error?.errorClass}: ${l.error?.description}`).join("\n") ||
+                    "no dead letters";
+                print(options, await callAdmin(options, "GET", "/v1/dead-letters"), describe);
+            },
+        ),
+    );
+    dlq.addCommand(
+        remote(new Command("requeue").description("Send a dead letter again"))
+            .argument("<id>", "the message's id")
+            .action(async (id: string, options: RemoteOptions & { json?: boolean }) => {
+                print(options, await callAdmin(options, "POST", `/v1/dead-letters/${id}/requeue`), () => `message ${id} requeued`);
+            }),
+    );
+    dlq.addCommand(
+        remote(new Command("purge").description("Delete every dead letter")).action(async (options: RemoteOptions & { json?: boolean }) => {
+            print(options, await callAdmin(options, "DELETE", "/v1/dead-letters"), (a: { purged: number }) => `${a.purged} purged`);
+        }),
+    );
+
+    const quarantine = new Command("quarantine").description("The journal's quarantine of a running bot");
+    quarantine.addCommand(
+        remote(new Command("list").description("Quarantined updates")).action(async (options: RemoteOptions & { json?: boolean }) => {
+            const describe = (list: { updateId: number; judgement?: string }[]) =>
+                list.map((q) => `${q.updateId}  ${q.judgement ?? ""}`).join("\n") || "the quarantine is empty";
+            print(options, await callAdmin(options, "GET", "/v1/quarantine"), describe);
+        }),
+    );
+    for (const [name, method, verb] of [
+        ["retry", "POST", "retried"],
+        ["drop", "DELETE", "dropped"],
+    ] as const) {
+        quarantine.addCommand(
+            remote(
+                new Command(name).description(
+                    name === "retry" ? "Hand a quarantined update to the bot again" : "Delete a quarantined update",
+                ),
+            )
+                .argument("<updateId>", "the update's id")
+                .action(async (updateId: string, options: RemoteOptions & { json?: boolean }) => {
+                    const path = name === "retry" ? `/v1/quarantine/${updateId}/retry` : `/v1/quarantine/${updateId}`;
+                    print(options, await callAdmin(options, method, path), () => `update ${updateId} ${verb}`);
+                }),
+        );
+    }
+    return [send, campaign, dlq, quarantine];
+}
