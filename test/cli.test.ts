@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { execFile, spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { promisify } from "node:util";
@@ -153,6 +154,37 @@ describe("the sluice command", () => {
             const nowhere = await sluiceAsync("dlq", "list");
             assert.equal(nowhere.code, 1);
             assert.match(nowhere.stderr, /--url/);
+        } finally {
+            await handle.stop();
+            await rig.close();
+        }
+    });
+
+    it("creates a campaign and adds a 100,000-line CSV to it through the admin API", async () => {
+        const rig = await startRig();
+        const ADMIN = "cli-admin-token-0123456789";
+        const handle = run(rig.bot(), {
+            store: join(dir, "csv.db"),
+            outbox: { templates: { hello: { en: "Hello, {name}!", de: "Hallo, {name}!" } } },
+            admin: { token: ADMIN, port: 0 },
+            signals: false,
+        });
+        try {
+            const remote = ["--url", (await handle.admin!).url, "--token", ADMIN];
+            const created = await sluiceAsync("campaign", "create", "--name", "csv", "--template", "hello", "--json", ...remote);
+            assert.equal(created.code, 0, created.stderr);
+            const { id } = JSON.parse(created.stdout) as { id: number };
+            const csv = join(dir, "recipients.csv");
+            const rows = ["chat_id,locale,name"];
+            for (let n = 1; n <= 100_000; n++) rows.push(`${n},${n % 2 === 0 ? "de" : "en"},user ${n}`);
+            rows.push("not-a-chat,en,nobody", "200000,en,");
+            writeFileSync(csv, `${rows.join("\n")}\n`);
+            const added = await sluiceAsync("campaign", "add", String(id), csv, ...remote);
+            assert.equal(added.code, 0, added.stderr);
+            assert.match(added.stdout, /added 100000, duplicates 0, rejected 2/);
+            assert.match(added.stdout, /not a chat id/);
+            assert.match(added.stdout, /"name"/);
+            assert.equal(handle.outbox!.campaigns.stats(id).total, 100_000);
         } finally {
             await handle.stop();
             await rig.close();

@@ -1,3 +1,4 @@
+import type { Readable } from "node:stream";
 import { SluiceError } from "../shared/errors.js";
 
 /** Where a command reaches a running bot: its admin API, and the token (`--token` or `SLUICE_ADMIN_TOKEN`). */
@@ -11,7 +12,12 @@ export interface RemoteOptions {
  * answer becomes a `SluiceError` carrying the server's own message (never
  * the token, which is only ever sent, in the Authorization header).
  */
-export async function callAdmin(remote: RemoteOptions, method: string, path: string, body?: unknown): Promise<unknown> {
+export async function callAdmin(
+    remote: RemoteOptions,
+    method: string,
+    path: string,
+    body?: unknown | { ndjson: Readable },
+): Promise<unknown> {
     const url = remote.url;
     const token = remote.token ?? process.env.SLUICE_ADMIN_TOKEN;
     if (url === undefined || token === undefined) {
@@ -22,15 +28,11 @@ export async function callAdmin(remote: RemoteOptions, method: string, path: str
     }
     let response: Response;
     try {
-        response = await fetch(new URL(path, url), {
-            method,
-            headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-            ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        });
+        response = await fetch(new URL(path, url), { method, ...requestBody(token, body) } as RequestInit);
     } catch (error) {
         throw new SluiceError(
             "INVALID_OPTION",
-            `Cannot reach the admin API at ${url}: ${(error as Error).message}. Is the bot running with admin on?`,
+            `The request to the admin API at ${url} failed: ${describeFetchError(error)}. Check the file, or that the bot runs with admin on.`,
             {
                 cause: error,
             },
@@ -42,4 +44,24 @@ export async function callAdmin(remote: RemoteOptions, method: string, path: str
         throw new SluiceError("INVALID_OPTION", `The admin API answered ${response.status}: ${problem}`);
     }
     return answer;
+}
+
+/** Headers and body of a request: none, JSON, or an NDJSON stream sent as it is read. */
+function requestBody(token: string, body: unknown): { headers: Record<string, string>; body?: unknown; duplex?: "half" } {
+    const authorization = `Bearer ${token}`;
+    if (body === undefined) return { headers: { authorization } };
+    if (typeof body === "object" && body !== null && "ndjson" in body) {
+        return {
+            headers: { authorization, "content-type": "application/x-ndjson" },
+            body: (body as { ndjson: Readable }).ndjson,
+            duplex: "half",
+        };
+    }
+    return { headers: { authorization, "content-type": "application/json" }, body: JSON.stringify(body) };
+}
+
+/** fetch's own message is "fetch failed"; the reason is its cause's. */
+function describeFetchError(error: unknown): string {
+    const cause = (error as { cause?: { message?: string } }).cause?.message;
+    return cause ?? (error as Error).message;
 }

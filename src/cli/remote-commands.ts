@@ -1,5 +1,6 @@
 import { Command } from "commander";
 import { callAdmin, type RemoteOptions } from "./admin-client.js";
+import { recipientsStream } from "./recipients-file.js";
 
 /** Adds `--url`, `--token` and `--json` to a command that talks to a running bot. */
 function remote(command: Command): Command {
@@ -33,6 +34,62 @@ export function remoteCommands(): Command[] {
         });
 
     const campaign = new Command("campaign").description("Campaigns of a running bot");
+    campaign.addCommand(
+        remote(new Command("create").description("Create a campaign (a draft: add recipients, then start it)"))
+            .requiredOption("--name <name>", "a name for people")
+            .option("--template <key>", "a template of the bot's templates")
+            .option("--text <text>", "the same text for everyone (instead of --template)")
+            .option("--vars <json>", "values every recipient's template gets, as JSON")
+            .option("--parse-mode <mode>", "HTML, MarkdownV2 or Markdown")
+            .option("--priority <priority>", "high, normal or low", "low")
+            .option("--start-at <date>", "not before this time (ISO 8601)")
+            .action(async (options: RemoteOptions & Record<string, string | undefined> & { json?: boolean }) => {
+                const format = options.parseMode === undefined ? {} : { parse_mode: options.parseMode };
+                const message =
+                    options.template !== undefined
+                        ? {
+                              template: options.template,
+                              ...(options.vars === undefined ? {} : { vars: JSON.parse(options.vars) }),
+                              ...format,
+                          }
+                        : { text: options.text, ...format };
+                const body = {
+                    name: options.name,
+                    message,
+                    priority: options.priority,
+                    ...(options.startAt ? { startAt: options.startAt } : {}),
+                };
+                print(
+                    options,
+                    await callAdmin(options, "POST", "/v1/campaigns", body),
+                    (created: { id: number }) => `created campaign ${created.id}`,
+                );
+            }),
+    );
+    campaign.addCommand(
+        remote(new Command("add").description("Add recipients from a CSV (header: chat_id[,locale][,vars…]) or JSONL file"))
+            .argument("<id>", "the campaign's id")
+            .argument("<file>", "recipients.csv or recipients.jsonl")
+            .action(async (id: string, file: string, options: RemoteOptions & { json?: boolean }) => {
+                const upload = await recipientsStream(file, { progress: !options.json && process.stderr.isTTY === true });
+                try {
+                    const answer = await callAdmin(options, "POST", `/v1/campaigns/${id}/recipients`, { ndjson: upload.ndjson });
+                    const describe = (a: {
+                        added: number;
+                        duplicates: number;
+                        rejected: number;
+                        firstErrors: { index: number; error: string }[];
+                    }) =>
+                        [
+                            `added ${a.added}, duplicates ${a.duplicates}, rejected ${a.rejected}`,
+                            ...a.firstErrors.map((e) => `  line ${e.index + 1}: ${e.error}`),
+                        ].join("\n");
+                    print(options, answer, describe);
+                } finally {
+                    upload.done();
+                }
+            }),
+    );
     for (const action of ["start", "pause", "resume", "cancel"] as const) {
         campaign.addCommand(
             remote(new Command(action).description(`${action[0]!.toUpperCase()}${action.slice(1)} a campaign`))
