@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { afterEach, it } from "node:test";
 import { Counter, Registry } from "prom-client";
-import { type Metrics, run } from "../src/index.js";
+import { createOutbox, createTasks, type Metrics, run } from "../src/index.js";
 import { startRig, type TestRig } from "./helpers/bots.js";
 import { tempDir } from "./helpers/temp-dir.js";
 
@@ -122,4 +122,32 @@ it("registers sluice's series in the user's registry, next to the user's own", a
     assert.equal(total(samples, "my_bot_jokes_total"), 1);
     assert.equal(total(samples, "sluice_tasks", { bot_id: String(rig.botInfo.id), state: "queued" }), 0);
     assert.ok(samples.some((sample) => sample.name === "sluice_tasks" && sample.labels.state === "dead"));
+});
+
+it("counts a standalone outbox's sends, retries, 429s and dead letters by class, and its campaigns and tasks", async () => {
+    rig = await startRig();
+    rig.sim.blockChat(rig.token, 3);
+    const outbox = createOutbox({ api: rig.bot().api, globalPerSecond: 500, privatePerSecond: 100, metrics: true });
+    const tasks = createTasks({ handlers: { noop: () => {} }, metrics: { registry: outbox.metrics!.registry } });
+    try {
+        rig.sim.failNext("sendMessage", { status: 429, retryAfter: 1 });
+        rig.sim.failNext("sendMessage", { status: 502 });
+        const { id } = outbox.campaigns.create({ name: "counted", message: { text: "hi" } });
+        await outbox.campaigns.addRecipients(id, [{ chatId: 1 }, { chatId: 2 }, { chatId: 3 }]);
+        outbox.campaigns.start(id);
+        await outbox.campaigns.finished(id);
+        await tasks.done((await tasks.add("noop", {})).id);
+        const samples = parseExposition(await outbox.metrics!.text());
+        assert.equal(total(samples, "sluice_outbox_sent_total", { method: "sendMessage" }), 2);
+        assert.equal(total(samples, "sluice_outbox_failed_total", { error_class: "blocked_by_user" }), 1);
+        assert.equal(total(samples, "sluice_telegram_429_total"), 1);
+        assert.equal(total(samples, "sluice_outbox_retried_total"), 1);
+        assert.equal(total(samples, "sluice_outbox_queued"), 0);
+        assert.equal(total(samples, "sluice_campaign_recipients", { campaign: String(id), state: "sent" }), 2);
+        assert.equal(total(samples, "sluice_campaign_recipients", { campaign: String(id), state: "failed" }), 1);
+        assert.equal(total(samples, "sluice_tasks", { state: "done" }), 1);
+    } finally {
+        await tasks.close();
+        await outbox.close();
+    }
 });
