@@ -142,6 +142,23 @@ describe("the sluice command", () => {
             };
             assert.deepEqual([stats.sent, stats.failed], [1, 1]);
 
+            const watched = handle.outbox!.campaigns.create({ name: "watched", message: { text: "hi" } }).id;
+            await handle.outbox!.campaigns.addRecipients(
+                watched,
+                Array.from({ length: 1_500 }, (_, n) => ({ chatId: 1_000 + n })),
+            );
+            handle.outbox!.campaigns.start(watched);
+            const watch = await sluiceAsync("campaign", "stats", String(watched), "--watch", "--json", ...remote);
+            assert.equal(watch.code, 0, watch.stderr);
+            const looks = watch.stdout
+                .trim()
+                .split("\n")
+                .map((line) => JSON.parse(line) as { state: string; sent: number });
+            assert.ok(looks.length >= 2, `followed over ${looks.length} looks`);
+            assert.equal(looks.at(-1)!.state, "finished");
+            assert.equal(looks.at(-1)!.sent, 1_500);
+            for (let n = 1; n < looks.length; n++) assert.ok(looks[n]!.sent >= looks[n - 1]!.sent, "counts only grow");
+
             const letters = await sluiceAsync("dlq", "list", ...remote);
             assert.match(letters.stdout, /chat 66 {2}blocked_by_user/);
             assert.match((await sluiceAsync("dlq", "purge", ...remote)).stdout, /1 purged/);

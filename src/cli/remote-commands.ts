@@ -1,3 +1,4 @@
+import { SingleBar } from "cli-progress";
 import { Command } from "commander";
 import { callAdmin, type RemoteOptions } from "./admin-client.js";
 import { recipientsStream } from "./recipients-file.js";
@@ -15,7 +16,48 @@ function print(options: { json?: boolean }, answer: unknown, describe: (answer: 
     process.stdout.write(options.json ? `${JSON.stringify(answer)}\n` : `${describe(answer as never)}\n`);
 }
 
-type Stats = { id: number; name: string; state: string; total: number; sent: number; failed: number; skipped: number; pending: number };
+type Stats = {
+    id: number;
+    name: string;
+    state: string;
+    total: number;
+    sent: number;
+    failed: number;
+    skipped: number;
+    pending: number;
+    perSecond: number;
+    etaMs?: number;
+};
+
+/** How often `stats --watch` asks. */
+const WATCH_EVERY_MS = 1_000;
+
+/** Follows a campaign until it is finished or cancelled: a progress bar on stderr, or a JSON line per look. */
+async function watchCampaign(read: () => Promise<Stats>, json: boolean): Promise<void> {
+    const bar = json
+        ? undefined
+        : new SingleBar({
+              format: "{name} {bar} {percentage}% | {value}/{total} | {rate}/s | ETA {eta_left} | {state}",
+              stream: process.stderr,
+          });
+    for (let first = true; ; first = false) {
+        const stats = await read();
+        const done = stats.sent + stats.failed + stats.skipped;
+        const values = { name: stats.name, rate: stats.perSecond.toFixed(1), eta_left: etaText(stats.etaMs), state: stats.state };
+        if (json) process.stdout.write(`${JSON.stringify(stats)}\n`);
+        else if (first) bar!.start(stats.total, done, values);
+        else bar!.update(done, { ...values, total: stats.total });
+        if (stats.state === "finished" || stats.state === "cancelled") break;
+        await new Promise((resolve) => setTimeout(resolve, WATCH_EVERY_MS));
+    }
+    bar?.stop();
+}
+
+function etaText(ms: number | undefined): string {
+    if (ms === undefined) return "-";
+    const seconds = Math.round(ms / 1000);
+    return seconds < 60 ? `${seconds}s` : `${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, "0")}s`;
+}
 const statsLine = (c: Stats) =>
     `campaign ${c.id} "${c.name}" ${c.state}: ${c.sent} sent, ${c.failed} failed, ${c.skipped} skipped, ${c.pending} pending of ${c.total}`;
 
@@ -102,8 +144,10 @@ export function remoteCommands(): Command[] {
     campaign.addCommand(
         remote(new Command("stats").description("A campaign's numbers"))
             .argument("<id>", "the campaign's id")
-            .action(async (id: string, options: RemoteOptions & { json?: boolean }) => {
-                print(options, await callAdmin(options, "GET", `/v1/campaigns/${id}`), statsLine);
+            .option("--watch", "follow it until it ends: a progress bar with rate and ETA (a JSON line a second with --json)")
+            .action(async (id: string, options: RemoteOptions & { json?: boolean; watch?: boolean }) => {
+                if (!options.watch) return print(options, await callAdmin(options, "GET", `/v1/campaigns/${id}`), statsLine);
+                await watchCampaign(() => callAdmin(options, "GET", `/v1/campaigns/${id}`) as Promise<Stats>, options.json === true);
             }),
     );
     campaign.addCommand(
