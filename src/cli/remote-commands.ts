@@ -1,6 +1,7 @@
 import { SingleBar } from "cli-progress";
 import { Command } from "commander";
 import { callAdmin, type RemoteOptions } from "./admin-client.js";
+import { type CampaignCounts, campaignLine } from "./campaign-line.js";
 import { recipientsStream } from "./recipients-file.js";
 
 /** Adds `--url`, `--token` and `--json` to a command that talks to a running bot. */
@@ -16,18 +17,7 @@ function print(options: { json?: boolean }, answer: unknown, describe: (answer: 
     process.stdout.write(options.json ? `${JSON.stringify(answer)}\n` : `${describe(answer as never)}\n`);
 }
 
-type Stats = {
-    id: number;
-    name: string;
-    state: string;
-    total: number;
-    sent: number;
-    failed: number;
-    skipped: number;
-    pending: number;
-    perSecond: number;
-    etaMs?: number;
-};
+type Stats = CampaignCounts & { perSecond: number; etaMs?: number };
 
 /** How often `stats --watch` asks. */
 const WATCH_EVERY_MS = 1_000;
@@ -58,8 +48,6 @@ function etaText(ms: number | undefined): string {
     const seconds = Math.round(ms / 1000);
     return seconds < 60 ? `${seconds}s` : `${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, "0")}s`;
 }
-const statsLine = (c: Stats) =>
-    `campaign ${c.id} "${c.name}" ${c.state}: ${c.sent} sent, ${c.failed} failed, ${c.skipped} skipped, ${c.pending} pending of ${c.total}`;
 
 /** `sluice send`, `sluice campaign …`, `sluice dlq …`, `sluice quarantine …`: operate a running bot through its admin API. */
 export function remoteCommands(): Command[] {
@@ -137,7 +125,7 @@ export function remoteCommands(): Command[] {
             remote(new Command(action).description(`${action[0]!.toUpperCase()}${action.slice(1)} a campaign`))
                 .argument("<id>", "the campaign's id")
                 .action(async (id: string, options: RemoteOptions & { json?: boolean }) => {
-                    print(options, await callAdmin(options, "POST", `/v1/campaigns/${id}/${action}`), statsLine);
+                    print(options, await callAdmin(options, "POST", `/v1/campaigns/${id}/${action}`), campaignLine);
                 }),
         );
     }
@@ -146,7 +134,7 @@ export function remoteCommands(): Command[] {
             .argument("<id>", "the campaign's id")
             .option("--watch", "follow it until it ends: a progress bar with rate and ETA (a JSON line a second with --json)")
             .action(async (id: string, options: RemoteOptions & { json?: boolean; watch?: boolean }) => {
-                if (!options.watch) return print(options, await callAdmin(options, "GET", `/v1/campaigns/${id}`), statsLine);
+                if (!options.watch) return print(options, await callAdmin(options, "GET", `/v1/campaigns/${id}`), campaignLine);
                 await watchCampaign(() => callAdmin(options, "GET", `/v1/campaigns/${id}`) as Promise<Stats>, options.json === true);
             }),
     );
@@ -156,7 +144,7 @@ export function remoteCommands(): Command[] {
                 print(
                     options,
                     await callAdmin(options, "GET", "/v1/campaigns"),
-                    (list: Stats[]) => list.map(statsLine).join("\n") || "no campaigns",
+                    (list: Stats[]) => list.map(campaignLine).join("\n") || "no campaigns",
                 );
             },
         ),

@@ -1,4 +1,5 @@
 import { Command } from "commander";
+import { campaignLine } from "./campaign-line.js";
 import { type BotSummary, summarizeStore } from "./store-summary.js";
 
 /** `sluice status --store bot.db`: what a store holds, per bot; `--json` for scripts. */
@@ -23,11 +24,7 @@ function describe(bot: BotSummary): string {
     lines.push(
         `  outbox    ${bot.outbox.queued} queued, ${bot.outbox.deadLetters} dead letters, ${bot.outbox.unreachable} unreachable chats`,
     );
-    for (const c of bot.campaigns) {
-        lines.push(
-            `  campaign ${c.id} "${c.name}" ${c.state}: ${c.sent} sent, ${c.failed} failed, ${c.skipped} skipped, ${c.pending} pending of ${c.total}`,
-        );
-    }
+    for (const campaign of bot.campaigns) lines.push(`  ${campaignLine(campaign)}`);
     lines.push(`  tasks     ${bot.tasks.queued} queued, ${bot.tasks.done} done, ${bot.tasks.dead} dead`);
     return `${lines.join("\n")}\n`;
 }

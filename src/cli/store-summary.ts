@@ -1,6 +1,7 @@
 import Database from "better-sqlite3";
 import { StoreError } from "../shared/errors.js";
 import { MIGRATIONS } from "../store/schema.js";
+import type { CampaignCounts } from "./campaign-line.js";
 
 /** One bot's part of a store, as `sluice status` shows it. */
 export interface BotSummary {
@@ -9,7 +10,7 @@ export interface BotSummary {
     owners: { role: string; pid: number; host: string; seenMsAgo: number }[];
     journal: { nextOffset: number | null; quarantined: number };
     outbox: { queued: number; deadLetters: number; unreachable: number };
-    campaigns: { id: number; name: string; state: string; total: number; sent: number; failed: number; skipped: number; pending: number }[];
+    campaigns: CampaignCounts[];
     tasks: { queued: number; done: number; dead: number };
 }
 
@@ -78,15 +79,7 @@ export function summarizeStore(path: string, now = Date.now()): BotSummary[] {
             campaigns: (
                 db
                     .prepare("SELECT id, name, state, total, sent, failed, skipped FROM campaigns WHERE bot_id = ? ORDER BY id")
-                    .all(botId) as {
-                    id: number;
-                    name: string;
-                    state: string;
-                    total: number;
-                    sent: number;
-                    failed: number;
-                    skipped: number;
-                }[]
+                    .all(botId) as Omit<CampaignCounts, "pending">[]
             ).map((campaign) => ({ ...campaign, pending: campaign.total - campaign.sent - campaign.failed - campaign.skipped })),
             tasks: {
                 queued: count("SELECT COUNT(*) AS n FROM tasks WHERE bot_id = ? AND state = 'queued'", botId),

@@ -2,7 +2,7 @@ import { setMaxListeners } from "node:events";
 import { backoffMs } from "../shared/backoff.js";
 import type { SendFailure } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
-import { type Busy, ReadyWindow } from "../shared/ready-window.js";
+import { type Busy, busyIn, ReadyWindow } from "../shared/ready-window.js";
 import { settlesWithin } from "../shared/timing.js";
 import { Wakeup } from "../shared/wakeup.js";
 import { classifyFailure, type Failure } from "./failure.js";
@@ -83,13 +83,7 @@ export class Dispatcher {
             },
             PRIORITY_CLASSES,
         );
-        const inFlight = this.inFlight;
-        this.busy = {
-            get size() {
-                return inFlight.size;
-            },
-            holds: (head) => inFlight.has(head.chat),
-        };
+        this.busy = busyIn(this.inFlight, (head: HeadRef) => head.chat);
         this.wakeup = new Wakeup(
             (now) => this.turn(now),
             options.clock,

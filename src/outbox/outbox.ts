@@ -8,8 +8,9 @@ import { componentLogger, type Logger } from "../shared/logger.js";
 import { milliseconds, wholeNumber } from "../shared/options.js";
 import { sleep } from "../shared/timing.js";
 import { TurnBatch } from "../shared/turn-batch.js";
+import { Waiters } from "../shared/waiters.js";
 import { OwnerLock } from "../store/owner-lock.js";
-import { openStore, type Store } from "../store/store.js";
+import { onStore, type Store } from "../store/store.js";
 import { CampaignStore } from "./campaigns/campaign-store.js";
 import { Campaigns } from "./campaigns/campaigns.js";
 import { Dispatcher, type SendCall, type SendResult } from "./dispatcher.js";
@@ -123,7 +124,7 @@ export class Outbox {
     private readonly grouped = new TurnBatch<OutboundMessage, Enqueued>((messages) => this.enqueueMany(messages));
     private readonly keepSentMs: number;
     private readonly pruneTimer: NodeJS.Timeout;
-    private readonly waiting = new Map<number, { resolve: (result: unknown) => void; reject: (error: Error) => void }[]>();
+    private readonly waiting = new Waiters<unknown>();
     private closed: Promise<void> | undefined;
     private unauthorized: UnauthorizedError | undefined;
     private readonly unreachableChats: UnreachableChats;
@@ -257,11 +258,7 @@ export class Outbox {
         if (status.state === "sent") return Promise.resolve(status.result);
         if (status.state !== "queued") return Promise.reject(new DeadLetterError(id, status.error!));
         if (this.unauthorized !== undefined) return Promise.reject(this.unauthorized);
-        return new Promise((resolve, reject) => {
-            const list = this.waiting.get(id) ?? [];
-            list.push({ resolve, reject });
-            this.waiting.set(id, list);
-        });
+        return this.waiting.wait(id);
     }
 
     /** Where a message is: queued, sent (with its result), dead (with why) or cancelled. */
@@ -371,7 +368,7 @@ export class Outbox {
             "OUTBOX_CLOSED",
             "The outbox closed before this message was sent; it stays queued for the next start.",
         );
-        this.rejectWaiters(closed);
+        this.waiting.rejectAll(closed);
         this.lock?.release();
         if (this.ownsStore) this.store.close();
     }
@@ -384,7 +381,7 @@ export class Outbox {
     private stopUnauthorized(): void {
         this.unauthorized = new UnauthorizedError();
         this.log.error("Telegram rejected the bot token (401); the outbox stopped sending and keeps its queue");
-        this.rejectWaiters(this.unauthorized);
+        this.waiting.rejectAll(this.unauthorized);
     }
 
     /** Why the outbox stopped sending on its own (Telegram rejected the token), if it did. */
@@ -392,19 +389,9 @@ export class Outbox {
         return this.unauthorized;
     }
 
-    private rejectWaiters(error: SluiceError): void {
-        for (const list of this.waiting.values()) for (const waiter of list) waiter.reject(error);
-        this.waiting.clear();
-    }
-
     private answerWaiters(id: number, result: SendResult): void {
-        const list = this.waiting.get(id);
-        if (list === undefined) return;
-        this.waiting.delete(id);
-        for (const waiter of list) {
-            if (result.sent) waiter.resolve(result.result);
-            else waiter.reject(new DeadLetterError(id, result.failure));
-        }
+        if (result.sent) this.waiting.resolve(id, result.result);
+        else this.waiting.reject(id, new DeadLetterError(id, result.failure));
     }
 }
 
@@ -432,12 +419,5 @@ function templatesOf(options: OutboxSettings): MessageTemplates | undefined {
  * ```
  */
 export function createOutbox(options: OutboxOptions): Outbox {
-    const ownsStore = typeof options.store !== "object";
-    const store = typeof options.store === "object" ? options.store : openStore(options.store ?? ":memory:");
-    try {
-        return new Outbox(store, ownsStore, options);
-    } catch (error) {
-        if (ownsStore) store.close();
-        throw error;
-    }
+    return onStore(options.store, (store, ownsStore) => new Outbox(store, ownsStore, options));
 }

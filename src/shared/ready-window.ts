@@ -18,6 +18,16 @@ export interface Busy<T> {
     holds(entry: T): boolean;
 }
 
+/** The entries being worked on in `working` (keyed the way `keyOf` reads an entry), as a window sees them. */
+export function busyIn<T, K>(working: ReadonlyMap<K, unknown>, keyOf: (entry: T) => K): Busy<T> {
+    return {
+        get size() {
+            return working.size;
+        },
+        holds: (entry) => working.has(keyOf(entry)),
+    };
+}
+
 /**
  * Entries read from the store per class at a time: enough that a read is
  * rare at any rate, few enough that memory stays small whatever is queued.

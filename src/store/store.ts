@@ -164,3 +164,20 @@ function asStoreError(error: unknown, path: string): unknown {
     }
     return error;
 }
+
+/**
+ * Builds a component on the store its `store` option names: an opened store
+ * as given, or a path (in memory without one) opened for it, which the
+ * component owns and closes. If building fails, a store opened here is
+ * closed again rather than left locked.
+ */
+export function onStore<T>(option: string | Store | undefined, build: (store: Store, ownsStore: boolean) => T): T {
+    if (typeof option === "object") return build(option, false);
+    const store = openStore(option ?? ":memory:");
+    try {
+        return build(store, true);
+    } catch (error) {
+        store.close();
+        throw error;
+    }
+}

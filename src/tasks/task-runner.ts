@@ -1,7 +1,7 @@
 import { backoffMs } from "../shared/backoff.js";
 import { PermanentTaskError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
-import { type Busy, ReadyWindow } from "../shared/ready-window.js";
+import { type Busy, busyIn, ReadyWindow } from "../shared/ready-window.js";
 import { settlesWithin } from "../shared/timing.js";
 import { outsideUpdateScope } from "../shared/update-scope.js";
 import { Wakeup } from "../shared/wakeup.js";
@@ -72,13 +72,7 @@ export class TaskRunner {
             },
             this.names.length,
         );
-        const running = this.running;
-        this.busy = {
-            get size() {
-                return running.size;
-            },
-            holds: (task) => running.has(task.id),
-        };
+        this.busy = busyIn(this.running, (task: DueTask) => task.id);
         this.wakeup = new Wakeup(
             (now) => this.turn(now),
             options.clock,

@@ -5,8 +5,9 @@ import { componentLogger, type Logger } from "../shared/logger.js";
 import { milliseconds, wholeNumber } from "../shared/options.js";
 import { TurnBatch } from "../shared/turn-batch.js";
 import { currentUpdateScope } from "../shared/update-scope.js";
+import { Waiters } from "../shared/waiters.js";
 import { OwnerLock } from "../store/owner-lock.js";
-import { openStore, type Store } from "../store/store.js";
+import { onStore, type Store } from "../store/store.js";
 import { type TaskEnding, type TaskHandler, TaskRunner } from "./task-runner.js";
 import { type AddedTask, type NewTask, type TaskRow, type TaskState, TaskStore } from "./task-store.js";
 
@@ -106,7 +107,7 @@ export class Tasks {
     private readonly pruneTimer: NodeJS.Timeout;
     private readonly log: Logger;
     private readonly batch = new TurnBatch<NewTask, AddedTask>((tasks) => this.store.add(tasks, this.clock()));
-    private readonly waiting = new Map<number, { resolve: (result: unknown) => void; reject: (error: Error) => void }[]>();
+    private readonly waiting = new Waiters<unknown>();
     private closed: Promise<void> | undefined;
     /** The tasks' Prometheus series (with the `metrics` option). */
     readonly metrics: Metrics | undefined;
@@ -214,11 +215,7 @@ export class Tasks {
         if (status === undefined) return Promise.reject(new InvalidOptionError("id", `no task ${id}`));
         if (status.state === "done") return Promise.resolve(status.result);
         if (status.state === "dead") return Promise.reject(new TaskDeadError(id, status.error ?? ""));
-        return new Promise((resolve, reject) => {
-            const list = this.waiting.get(id) ?? [];
-            list.push({ resolve, reject });
-            this.waiting.set(id, list);
-        });
+        return this.waiting.wait(id);
     }
 
     /** Where a task is: queued, running, done (with its result) or dead (with its last error). */
@@ -258,8 +255,7 @@ export class Tasks {
         this.stopMeasuring();
         await this.runner.stop(timeoutMs);
         const closed = new SluiceError("TASKS_CLOSED", "The tasks stopped before this one finished; it runs again at the next start.");
-        for (const list of this.waiting.values()) for (const waiter of list) waiter.reject(closed);
-        this.waiting.clear();
+        this.waiting.rejectAll(closed);
         this.lock?.release();
         if (this.ownsStore) this.sqlite.close();
     }
@@ -274,13 +270,8 @@ export class Tasks {
     }
 
     private answerWaiters(id: number, ending: TaskEnding): void {
-        const list = this.waiting.get(id);
-        if (list === undefined) return;
-        this.waiting.delete(id);
-        for (const waiter of list) {
-            if (ending.state === "done") waiter.resolve(ending.result);
-            else if (ending.state === "dead") waiter.reject(new TaskDeadError(id, ending.error));
-        }
+        if (ending.state === "done") this.waiting.resolve(id, ending.result);
+        else this.waiting.reject(id, new TaskDeadError(id, ending.error));
     }
 
     private toStatus(row: TaskRow): TaskStatus {
@@ -311,12 +302,5 @@ export class Tasks {
  * ```
  */
 export function createTasks(options: TasksOptions): Tasks {
-    const ownsStore = typeof options.store !== "object";
-    const store = typeof options.store === "object" ? options.store : openStore(options.store ?? ":memory:");
-    try {
-        return new Tasks(store, ownsStore, options);
-    } catch (error) {
-        if (ownsStore) store.close();
-        throw error;
-    }
+    return onStore(options.store, (store, ownsStore) => new Tasks(store, ownsStore, options));
 }

@@ -4,8 +4,7 @@ import type { CampaignMessage, Recipient } from "../../outbox/campaigns/campaign
 import { PRIORITIES } from "../../outbox/queue.js";
 import type { AdminTarget } from "../admin-target.js";
 import { httpError, need } from "../http-errors.js";
-
-const idParams = { type: "object", required: ["id"], properties: { id: { type: "integer", minimum: 1 } } } as const;
+import { idParams } from "./params.js";
 
 /** A campaign as `POST /v1/campaigns` takes it: the shape of `campaigns.create`, `startAt` an ISO date. */
 const campaignBody = {

@@ -1,9 +1,9 @@
 import type { FastifyInstance } from "fastify";
 import type { AdminTarget } from "../admin-target.js";
 import { httpError, need } from "../http-errors.js";
+import { idParams } from "./params.js";
 
 const updateParams = { type: "object", required: ["updateId"], properties: { updateId: { type: "integer", minimum: 0 } } } as const;
-const idParams = { type: "object", required: ["id"], properties: { id: { type: "integer", minimum: 1 } } } as const;
 
 /** What waits for an operator: the journal's quarantine (retry, drop) and dead tasks (retry). */
 export function maintenanceRoutes(app: FastifyInstance, target: AdminTarget): void {

@@ -2,8 +2,7 @@ import type { FastifyInstance } from "fastify";
 import { PRIORITIES } from "../../outbox/queue.js";
 import type { AdminTarget } from "../admin-target.js";
 import { httpError, need } from "../http-errors.js";
-
-const idParams = { type: "object", required: ["id"], properties: { id: { type: "integer", minimum: 1 } } } as const;
+import { idParams } from "./params.js";
 
 /** A message as `POST /v1/messages` takes it: the shape of `outbox.enqueue`, with `notBefore` as an ISO date. */
 const messageBody = {

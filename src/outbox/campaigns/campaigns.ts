@@ -2,6 +2,7 @@ import { InvalidOptionError, SluiceError, TemplateError } from "../../shared/err
 import type { Logger } from "../../shared/logger.js";
 import { LONGEST_TIMER_MS } from "../../shared/timing.js";
 import { outsideUpdateScope } from "../../shared/update-scope.js";
+import { Waiters } from "../../shared/waiters.js";
 import type { Ending, OutboxQueue, QueuedMessage } from "../queue.js";
 import { PRIORITIES, type Priority } from "../queue.js";
 import type { MessageTemplates } from "../templates/templates.js";
@@ -106,7 +107,7 @@ export class Campaigns {
     private readonly rates = new Map<number, SendRate>();
     /** `addRecipients` calls still running, per campaign: it is not finished while one is. */
     private readonly importing = new Map<number, number>();
-    private readonly waiters = new Map<number, { resolve: (stats: CampaignStats) => void; reject: (error: Error) => void }[]>();
+    private readonly waiters = new Waiters<CampaignStats>();
     private readonly timers = new Map<number, NodeJS.Timeout>();
     private readonly toFeed = new Set<number>();
     private closed = false;
@@ -128,8 +129,7 @@ export class Campaigns {
         this.closed = true;
         for (const timer of this.timers.values()) clearTimeout(timer);
         this.timers.clear();
-        for (const list of this.waiters.values()) for (const waiter of list) waiter.reject(closed);
-        this.waiters.clear();
+        this.waiters.rejectAll(closed);
     }
 
     /**
@@ -289,11 +289,7 @@ export class Campaigns {
         if (campaign.finished_at !== null) return Promise.resolve(this.statsOf(campaign));
         if (this.closed)
             return Promise.reject(new SluiceError("OUTBOX_CLOSED", "The outbox is closed; the campaign goes on at its next start."));
-        return new Promise((resolve, reject) => {
-            const list = this.waiters.get(id) ?? [];
-            list.push({ resolve, reject });
-            this.waiters.set(id, list);
-        });
+        return this.waiters.wait(id);
     }
 
     /**
@@ -500,9 +496,7 @@ export class Campaigns {
         if (pendingOf(campaign) > 0 || (this.queued.get(id) ?? 0) > 0) return;
         this.context.store.setState(id, campaign.state === "running" ? "finished" : "cancelled", { finishedAt: now });
         this.context.log.info({ campaign: id }, "campaign finished");
-        const stats = this.stats(id);
-        for (const waiter of this.waiters.get(id) ?? []) waiter.resolve(stats);
-        this.waiters.delete(id);
+        this.waiters.resolve(id, this.stats(id));
     }
 
     private statsOf(campaign: CampaignRow): CampaignStats {
