@@ -4,6 +4,7 @@ import { after, before, describe, it } from "node:test";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { createAdminServer } from "../src/admin/admin-server.js";
+import type { Snapshot } from "../src/admin/snapshot.js";
 import { run } from "../src/index.js";
 import { startRig, type TestRig, until } from "./helpers/bots.js";
 import { spawnScript } from "./helpers/child.js";
@@ -165,6 +166,140 @@ describe("run(bot, { admin })", () => {
             });
         } finally {
             await own.close();
+        }
+    });
+});
+
+/** The snapshots of an event stream, parsed, as the dashboard reads them. */
+async function* snapshotsOf(response: Response): AsyncGenerator<Snapshot> {
+    const decoder = new TextDecoder();
+    let buffer = "";
+    for await (const chunk of response.body!) {
+        buffer += decoder.decode(chunk, { stream: true });
+        for (let end = buffer.indexOf("\n\n"); end !== -1; end = buffer.indexOf("\n\n")) {
+            const [event, data] = buffer.slice(0, end).split("\n");
+            buffer = buffer.slice(end + 2);
+            assert.equal(event, "event: snapshot");
+            bodies.push(data!);
+            yield JSON.parse(data!.slice("data: ".length)) as Snapshot;
+        }
+    }
+}
+
+/** Opens `GET /v1/events` on `server` (this file's server unless told). */
+function openEvents(options: { server?: { url: string }; token?: string; signal?: AbortSignal } = {}): Promise<Response> {
+    return fetch(`${(options.server ?? admin).url}/v1/events`, {
+        headers: { authorization: `Bearer ${options.token ?? TOKEN}` },
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
+}
+
+describe("event stream (GET /v1/events)", () => {
+    it("needs the token, then sends a snapshot at once and one a second after", async () => {
+        assert.equal((await openEvents({ token: "wrong-token-0123456789abcdef" })).status, 401);
+        const controller = new AbortController();
+        const response = await openEvents({ signal: controller.signal });
+        assert.equal(response.status, 200);
+        assert.equal(response.headers.get("content-type"), "text/event-stream; charset=utf-8");
+        const snapshots = snapshotsOf(response);
+        const first = (await snapshots.next()).value as Snapshot;
+        assert.equal(first.polling, true);
+        assert.equal(first.outbox!.globalPerSecond, 500);
+        assert.ok(first.updates !== null && first.sink !== null && first.tasks!.byState !== null, "the series are read");
+        const handledBefore = first.updates!.handled.ok;
+        rig.sim.pushMessages(rig.token, [
+            { chatId: 31, text: "a" },
+            { chatId: 32, text: "b" },
+        ]);
+        let latest = first;
+        for await (const snapshot of snapshots) {
+            assert.ok(snapshot.at - latest.at >= 900, "about a second apart");
+            latest = snapshot;
+            if (snapshot.updates!.handled.ok >= handledBefore + 2) break;
+        }
+        controller.abort();
+        assert.ok(latest.journal!.offset > first.journal!.offset);
+    });
+
+    it("carries the first 20 dead letters and their total, and counts without reading them all", async () => {
+        const chats = Array.from({ length: 25 }, (_, i) => 900 + i);
+        for (const chat of chats) rig.sim.blockChat(rig.token, chat);
+        const outbox = handle.outbox!;
+        const before = outbox.deadLetterCount();
+        outbox.enqueueMany(chats.map((chat_id) => ({ method: "sendMessage", payload: { chat_id, text: "hi" } })));
+        await until(() => outbox.deadLetterCount() === before + 25, 10_000, "the dead letters");
+        assert.equal(outbox.deadLetters(5).length, 5);
+        assert.equal(outbox.unreachableCount(), outbox.unreachable().length);
+        const controller = new AbortController();
+        const { value: snapshot } = await snapshotsOf(await openEvents({ signal: controller.signal })).next();
+        controller.abort();
+        assert.equal(snapshot!.outbox!.deadLetters.total, before + 25);
+        assert.equal(snapshot!.outbox!.deadLetters.items.length, 20);
+        assert.deepEqual(snapshot!.outbox!.deadLetters.items[0]!.errorClass, "blocked_by_user");
+        assert.equal(snapshot!.outbox!.unreachable, outbox.unreachableCount());
+    });
+
+    it("serves at most 32 streams, and a stream's place is free again once its client goes away", async () => {
+        const own = await createAdminServer({ handle, token: TOKEN, port: 0 });
+        const controllers = Array.from({ length: 32 }, () => new AbortController());
+        try {
+            const streams = await Promise.all(controllers.map((controller) => openEvents({ server: own, signal: controller.signal })));
+            assert.deepEqual(new Set(streams.map((response) => response.status)), new Set([200]));
+            const refused = await openEvents({ server: own });
+            assert.equal(refused.status, 503);
+            assert.equal(((await refused.json()) as { error: { code: string } }).error.code, "TOO_MANY_STREAMS");
+            controllers[0]!.abort();
+            const late = new AbortController();
+            controllers.push(late);
+            const deadline = Date.now() + 5_000;
+            for (;;) {
+                const reopened = await openEvents({ server: own, signal: late.signal });
+                if (reopened.status === 200) break;
+                await reopened.body?.cancel();
+                assert.ok(Date.now() < deadline, "a place for a new stream within 5 s");
+                await new Promise((resolve) => setTimeout(resolve, 20));
+            }
+        } finally {
+            for (const controller of controllers) controller.abort();
+            await own.close();
+        }
+    });
+
+    it("ends open streams when the server closes, without waiting for their clients", async () => {
+        const own = await createAdminServer({ handle, token: TOKEN, port: 0 });
+        const response = await openEvents({ server: own });
+        const snapshots = snapshotsOf(response);
+        await snapshots.next();
+        const started = performance.now();
+        await own.close();
+        assert.ok(performance.now() - started < 1_000, `close took ${Math.round(performance.now() - started)} ms`);
+        assert.equal((await snapshots.next()).done, true, "the stream ended");
+    });
+});
+
+describe("dashboard page", () => {
+    it("is served without a token, with a strict Content-Security-Policy, and only its own files", async () => {
+        const page = await fetch(`${admin.url}/`);
+        assert.equal(page.status, 200);
+        assert.match(page.headers.get("content-type")!, /^text\/html/);
+        const policy = page.headers.get("content-security-policy")!;
+        assert.match(policy, /script-src 'self'/);
+        assert.doesNotMatch(policy, /unsafe-inline|unsafe-eval/);
+        assert.match(await page.text(), /<script type="module" src="\/assets\/app.js">/);
+        for (const [name, type] of [
+            ["app.js", /^text\/javascript/],
+            ["dashboard.css", /^text\/css/],
+            ["uPlot.esm.js", /^text\/javascript/],
+            ["uPlot.min.css", /^text\/css/],
+        ] as const) {
+            const asset = await fetch(`${admin.url}/assets/${name}`);
+            assert.equal(asset.status, 200, name);
+            assert.match(asset.headers.get("content-type")!, type, name);
+            const again = await fetch(`${admin.url}/assets/${name}`, { headers: { "if-none-match": asset.headers.get("etag")! } });
+            assert.equal(again.status, 304, `${name} unchanged`);
+        }
+        for (const path of ["/assets/uPlot.esm.d.ts", "/assets/..%2F..%2Fpackage.json", "/assets/nothing.js"]) {
+            assert.equal((await fetch(`${admin.url}${path}`)).status, 404, path);
         }
     });
 });

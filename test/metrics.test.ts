@@ -1,9 +1,14 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, it } from "node:test";
+import { Bot, GrammyError } from "grammy";
+import type { Update } from "grammy/types";
 import { Counter, Registry } from "prom-client";
-import { createOutbox, createTasks, type Metrics, run } from "../src/index.js";
+import { createOutbox, createTasks, type Metrics, openStore, run } from "../src/index.js";
+import { OutboxQueue } from "../src/outbox/queue.js";
 import { startRig, type TestRig } from "./helpers/bots.js";
+import { quarantineUpdate } from "./helpers/quarantine.js";
 import { tempDir } from "./helpers/temp-dir.js";
 
 const dir = tempDir("metrics");
@@ -61,6 +66,13 @@ async function scrapeUntil(metrics: Metrics, condition: (samples: Sample[]) => b
     }
 }
 
+/** A promise handlers wait on until the test releases them. */
+function gate(): { released: Promise<void>; release: () => void } {
+    let release = () => {};
+    const released = new Promise<void>((resolve) => (release = resolve));
+    return { released, release };
+}
+
 it("counts fetched, handled and sent updates, times every API call, and never shows the token", async () => {
     rig = await startRig();
     const bot = rig.bot();
@@ -108,6 +120,82 @@ it("counts a handler that throws as an error", async () => {
     assert.equal(total(samples, "sluice_updates_handled_total", { result: "ok" }), 0);
 });
 
+it("counts a handler that outlives the sink's timeout once, as a timeout, and not again when it ends", async () => {
+    rig = await startRig();
+    const bot = rig.bot();
+    const { released, release } = gate();
+    bot.on("message", () => released);
+    let timedOut: Promise<void> | undefined;
+    rig.sim.pushMessage(rig.token, { chatId: 1, text: "slow" });
+    const handle = run(bot, {
+        signals: false,
+        metrics: true,
+        sink: { timeout: { milliseconds: 50, handler: (_update, task) => void (timedOut = task) } },
+    });
+    const samples = await scrapeUntil(handle.metrics!, (s) => total(s, "sluice_updates_handled_total", { result: "timeout" }) === 1);
+    assert.equal(total(samples, "sluice_updates_handled_total"), 1);
+    assert.equal(total(samples, "sluice_update_handling_seconds_count"), 1);
+    assert.equal(total(samples, "sluice_sink_running"), 0, "a timed-out handler no longer holds its slot");
+    // The sink's task is the measured handling: once it settles, its end has been seen (and must not count).
+    release();
+    await timedOut;
+    const after = parseExposition(await handle.metrics!.text());
+    await handle.stop();
+    assert.equal(total(after, "sluice_updates_handled_total"), 1);
+    assert.equal(total(after, "sluice_updates_handled_total", { result: "timeout" }), 1);
+    assert.equal(total(after, "sluice_update_handling_seconds_count"), 1);
+});
+
+it("reports handlers running and updates waiting for their chat, and the journal's unfinished updates, as they move", async () => {
+    rig = await startRig();
+    const bot = rig.bot();
+    const { released, release } = gate();
+    bot.on("message", () => released);
+    rig.sim.pushMessage(rig.token, { chatId: 1, text: "first" });
+    rig.sim.pushMessage(rig.token, { chatId: 1, text: "second, after the first" });
+    const handle = run(bot, { signals: false, store: join(dir, "depths.db"), metrics: true });
+    const busy = await scrapeUntil(handle.metrics!, (s) => total(s, "sluice_sink_running") === 1 && total(s, "sluice_sink_waiting") === 1);
+    assert.equal(total(busy, "sluice_journal_unfinished"), 2);
+    release();
+    const idle = await scrapeUntil(
+        handle.metrics!,
+        (s) => total(s, "sluice_updates_handled_total", { result: "ok" }) === 2 && total(s, "sluice_journal_unfinished") === 0,
+    );
+    await handle.stop();
+    assert.equal(total(idle, "sluice_sink_running"), 0);
+    assert.equal(total(idle, "sluice_sink_waiting"), 0);
+});
+
+it("counts every 429 once: one to getUpdates, to a direct call, and to an outbox send (which passes the API transformer too)", async () => {
+    rig = await startRig();
+    const bot = rig.bot();
+    rig.sim.failNext("getUpdates", { status: 429, retryAfter: 1 });
+    const handle = run(bot, { signals: false, outbox: true, metrics: true });
+    const metrics = handle.metrics!;
+    try {
+        // Not a queued method: it goes straight to Telegram, and its caller gets the 429.
+        rig.sim.failNext("sendChatAction", { status: 429, retryAfter: 1 });
+        await assert.rejects(
+            bot.api.sendChatAction(1, "typing"),
+            (error: unknown) => error instanceof GrammyError && error.error_code === 429,
+        );
+        // Queued: the outbox waits the 429 out and sends again.
+        rig.sim.failNext("sendMessage", { status: 429, retryAfter: 1 });
+        await bot.api.sendMessage(1, "after a flood wait");
+        const samples = await scrapeUntil(
+            metrics,
+            (s) => total(s, "sluice_api_request_seconds_count", { method: "getUpdates", result: "error" }) === 1,
+        );
+        assert.equal(total(samples, "sluice_telegram_429_total"), 3);
+        assert.equal(total(samples, "sluice_api_request_seconds_count", { method: "sendChatAction", result: "error" }), 1);
+        assert.equal(total(samples, "sluice_api_request_seconds_count", { method: "sendMessage", result: "error" }), 1);
+        assert.equal(total(samples, "sluice_api_request_seconds_count", { method: "sendMessage", result: "ok" }), 1);
+        assert.equal(total(samples, "sluice_outbox_sent_total", { method: "sendMessage" }), 1);
+    } finally {
+        await handle.stop();
+    }
+});
+
 it("registers sluice's series in the user's registry, next to the user's own", async () => {
     rig = await startRig();
     const registry = new Registry();
@@ -149,5 +237,241 @@ it("counts a standalone outbox's sends, retries, 429s and dead letters by class,
     } finally {
         await tasks.close();
         await outbox.close();
+    }
+});
+
+it("counts queued messages by priority, those another connection wrote included, and not those of a rolled-back enqueue", async () => {
+    rig = await startRig();
+    const path = join(dir, "queued.db");
+    const outbox = createOutbox({ api: rig.bot().api, store: path, metrics: true });
+    const other = openStore(path);
+    try {
+        const later = Date.now() + 3_600_000; // queued, not sent, while the test looks
+        const queued = async () => parseExposition(await outbox.metrics!.text());
+        assert.equal(total(await queued(), "sluice_outbox_queued"), 0);
+        outbox.enqueue({ method: "sendMessage", payload: { chat_id: 1, text: "mine" }, notBefore: new Date(later) });
+        // What the sluice command would do to the store a running bot owns: another connection writes its queue.
+        const message = { method: "sendMessage", payload: { chat_id: 2, text: "theirs" }, notBefore: later };
+        new OutboxQueue(other, rig.botInfo.id, { headWritten: () => {}, ended: () => {} }).enqueue(
+            [
+                { ...message, chat: "2", priority: 0 },
+                { ...message, chat: "3", priority: 0 },
+                { ...message, chat: "4", priority: 2 },
+            ],
+            Date.now(),
+        );
+        let samples = await queued();
+        assert.equal(total(samples, "sluice_outbox_queued", { priority: "high" }), 2);
+        assert.equal(total(samples, "sluice_outbox_queued", { priority: "normal" }), 1);
+        assert.equal(total(samples, "sluice_outbox_queued", { priority: "low" }), 1);
+        // The second message cannot be stored (JSON has no BigInt): the first is rolled back with it.
+        assert.throws(() =>
+            outbox.enqueueMany([
+                { method: "sendMessage", payload: { chat_id: 5, text: "rolled back" }, notBefore: new Date(later) },
+                { method: "sendMessage", payload: { chat_id: 6, text: "unstorable", n: 1n } },
+            ]),
+        );
+        samples = await queued();
+        assert.equal(total(samples, "sluice_outbox_queued", { priority: "normal" }), 1);
+        assert.equal(total(samples, "sluice_outbox_queued"), 4);
+    } finally {
+        other.close();
+        await outbox.close();
+    }
+});
+
+it("keeps a campaign's series while it is not ended and for an hour after it ended, then drops them", async () => {
+    rig = await startRig();
+    let stopped: number | undefined; // the outbox's clock runs until the test stops it here
+    const outbox = createOutbox({ api: rig.bot().api, clock: () => stopped ?? Date.now(), metrics: true });
+    try {
+        const ended = outbox.campaigns.create({ name: "ended", message: { text: "hi" } });
+        await outbox.campaigns.addRecipients(ended.id, [{ chatId: 1 }, { chatId: 2 }]);
+        outbox.campaigns.start(ended.id);
+        const { finishedAt } = await outbox.campaigns.finished(ended.id);
+        const draft = outbox.campaigns.create({ name: "not started", message: { text: "hi" } });
+        await outbox.campaigns.addRecipients(draft.id, [{ chatId: 3 }]);
+        const campaigns = async () => {
+            const samples = parseExposition(await outbox.metrics!.text());
+            return (id: number, state: string) =>
+                samples.find((s) => s.name === "sluice_campaign_recipients" && s.labels.campaign === String(id) && s.labels.state === state)
+                    ?.value;
+        };
+        // An hour after the end: still shown.
+        stopped = finishedAt!.getTime() + 3_600_000;
+        let recipients = await campaigns();
+        assert.equal(recipients(ended.id, "sent"), 2);
+        assert.equal(recipients(ended.id, "pending"), 0);
+        assert.equal(recipients(draft.id, "pending"), 1);
+        stopped += 1;
+        recipients = await campaigns();
+        for (const state of ["sent", "failed", "skipped", "pending"]) assert.equal(recipients(ended.id, state), undefined, state);
+        assert.equal(recipients(draft.id, "pending"), 1, "a campaign not ended stays however old");
+    } finally {
+        await outbox.close();
+    }
+});
+
+it("reports the outbox's calls in flight while Telegram has not answered", async () => {
+    rig = await startRig();
+    rig.sim.setFaults({ latencyMs: 1_000, methods: ["sendMessage"] }); // answers held back while the test looks
+    const outbox = createOutbox({ api: rig.bot().api, metrics: true });
+    try {
+        const { id } = outbox.enqueue({ method: "sendMessage", payload: { chat_id: 1, text: "slow answer" } });
+        const sending = await scrapeUntil(outbox.metrics!, (s) => total(s, "sluice_outbox_in_flight") === 1);
+        assert.equal(total(sending, "sluice_outbox_queued", { priority: "normal" }), 1, "queued until Telegram accepted it");
+        await outbox.sent(id);
+        const sent = parseExposition(await outbox.metrics!.text());
+        assert.equal(total(sent, "sluice_outbox_in_flight"), 0);
+        assert.equal(total(sent, "sluice_outbox_queued"), 0);
+    } finally {
+        await outbox.close();
+    }
+});
+
+it("reports the journal's quarantined updates, and none once the one there is was retried", async () => {
+    rig = await startRig();
+    const path = join(dir, "quarantine.db");
+    const chat = { id: 9, type: "private", first_name: "A" };
+    quarantineUpdate(path, rig.botInfo.id, { update_id: 1, message: { message_id: 1, date: 0, chat, text: "poison" } } as Update);
+    const bot = rig.bot();
+    bot.on("message", () => {});
+    const handle = run(bot, { signals: false, store: path, metrics: true });
+    try {
+        assert.equal(total(parseExposition(await handle.metrics!.text()), "sluice_journal_quarantined"), 1);
+        assert.equal(handle.retryQuarantined(1), true);
+        const samples = await scrapeUntil(handle.metrics!, (s) => total(s, "sluice_updates_handled_total", { result: "ok" }) === 1);
+        assert.equal(total(samples, "sluice_journal_quarantined"), 0);
+    } finally {
+        await handle.stop();
+    }
+});
+
+it("reports tasks queued, running, done and dead as they move", async () => {
+    const { released, release } = gate();
+    const tasks = createTasks({
+        handlers: {
+            slow: () => released,
+            failing: () => {
+                throw new Error("always fails");
+            },
+            later: () => {},
+        },
+        metrics: true,
+    });
+    const states = async () => {
+        const samples = parseExposition(await tasks.metrics!.text());
+        return Object.fromEntries(["queued", "running", "done", "dead"].map((state) => [state, total(samples, "sluice_tasks", { state })]));
+    };
+    try {
+        const slow = await tasks.add("slow", {});
+        const failing = await tasks.add("failing", {}, { maxAttempts: 1 });
+        await assert.rejects(tasks.done(failing.id));
+        await tasks.add("later", {}, { delayMs: 3_600_000 });
+        assert.deepEqual(await states(), { queued: 1, running: 1, done: 0, dead: 1 });
+        release();
+        await tasks.done(slow.id);
+        assert.deepEqual(await states(), { queued: 1, running: 0, done: 1, dead: 1 });
+    } finally {
+        await tasks.close();
+    }
+});
+
+it("keeps several bots apart in one registry by bot id, and drops a stopped bot's gauges while its counters keep their totals", async () => {
+    rig = await startRig();
+    const registry = new Registry();
+    const other = rig.sim.createBot();
+    const bots = [rig.bot(), new Bot(other.token, { client: { apiRoot: rig.sim.apiRoot }, botInfo: other.botInfo })];
+    const [first, second] = bots.map((bot) => String(bot.botInfo.id));
+    for (const bot of bots) bot.on("message", () => {});
+    rig.sim.pushMessage(rig.token, { chatId: 1, text: "to the first" });
+    rig.sim.pushMessages(other.token, [
+        { chatId: 1, text: "to the second" },
+        { chatId: 2, text: "to the second again" },
+    ]);
+    const [one, two] = [
+        run(bots[0]!, { signals: false, store: join(dir, "first.db"), metrics: { registry } }),
+        run(bots[1]!, { signals: false, metrics: { registry } }),
+    ];
+    try {
+        const samples = await scrapeUntil(
+            one.metrics!,
+            (s) =>
+                total(s, "sluice_updates_handled_total", { bot_id: first! }) === 1 &&
+                total(s, "sluice_updates_handled_total", { bot_id: second! }) === 2,
+        );
+        assert.equal(total(samples, "sluice_updates_fetched_total", { bot_id: first! }), 1);
+        assert.equal(total(samples, "sluice_updates_fetched_total", { bot_id: second! }), 2);
+        await one.stop();
+        const after = parseExposition(await two.metrics!.text());
+        const reported = (name: string, bot_id: string) => after.some((s) => s.name === name && s.labels.bot_id === bot_id);
+        assert.ok(!reported("sluice_sink_running", first!), "a stopped bot's journal and sink are not read");
+        assert.ok(!reported("sluice_journal_unfinished", first!));
+        assert.ok(reported("sluice_sink_running", second!));
+        assert.equal(total(after, "sluice_updates_handled_total", { bot_id: first! }), 1, "counters keep their totals");
+    } finally {
+        await Promise.all([one.stop(), two.stop()]);
+    }
+});
+
+/** A series as the README's metrics table documents it: its type, and its labels besides `bot_id` with their values where listed. */
+interface DocumentedSeries {
+    type: string;
+    labels: Map<string, string[]>;
+}
+
+/** Reads the README's metrics table: rows like "| `name` | type, … | `label` (note), `other` = `a`, `b` | meaning |". */
+function documentedSeries(): Map<string, DocumentedSeries> {
+    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+    const series = new Map<string, DocumentedSeries>();
+    for (const [, name, type, labelCell] of readme.matchAll(/^\| `(sluice_\w+)` \| (\w+)[^|]*\|([^|]*)\|/gm)) {
+        const labels = new Map<string, string[]>();
+        for (const [, label, values] of labelCell!.matchAll(/`(\w+)`(?: \([^)]*\))?(?: = ((?:`\w+`(?:, )?)+))?/g)) {
+            labels.set(label!, values === undefined ? [] : [...values.matchAll(/`(\w+)`/g)].map((value) => value[1]!));
+        }
+        series.set(name!, { type: type!, labels });
+    }
+    return series;
+}
+
+it("lists in the README every series sluice emits, with its type, labels and label values", async () => {
+    rig = await startRig();
+    rig.sim.blockChat(rig.token, 3);
+    const bot = rig.bot();
+    bot.on("message", (ctx) => ctx.reply("hi"));
+    bot.catch(() => {});
+    rig.sim.pushMessage(rig.token, { chatId: 1, text: "answered" });
+    rig.sim.pushMessage(rig.token, { chatId: 3, text: "the answer is refused" });
+    const handle = run(bot, {
+        signals: false,
+        store: join(dir, "readme.db"),
+        outbox: true,
+        tasks: { handlers: { noop: () => {} } },
+        metrics: true,
+    });
+    try {
+        handle.outbox!.campaigns.create({ name: "drafted", message: { text: "hi" } });
+        await handle.tasks!.done((await handle.tasks!.add("noop", {})).id);
+        const samples = await scrapeUntil(handle.metrics!, (s) => total(s, "sluice_updates_handled_total") === 2);
+        const text = await handle.metrics!.text();
+        const emitted = new Map([...text.matchAll(/^# TYPE (sluice_\w+) (\w+)$/gm)].map(([, name, type]) => [name!, type!]));
+        const documented = documentedSeries();
+        assert.deepEqual([...documented.keys()].sort(), [...emitted.keys()].sort());
+        for (const [name, type] of emitted) assert.equal(documented.get(name)!.type, type, `${name}'s type`);
+        for (const sample of samples) {
+            const { labels } = documented.get(sample.name.replace(/_(bucket|sum|count)$/, ""))!;
+            for (const [label, value] of Object.entries(sample.labels)) {
+                if (label === "bot_id" || label === "le") continue;
+                assert.ok(labels.has(label), `${sample.name} has the documented label ${label}`);
+                const values = labels.get(label)!;
+                assert.ok(values.length === 0 || values.includes(value), `${sample.name}{${label}="${value}"} is a documented value`);
+            }
+        }
+        assert.ok(
+            samples.some((s) => s.name === "sluice_outbox_failed_total"),
+            "a labelled counter was among the samples checked",
+        );
+    } finally {
+        await handle.stop();
     }
 });

@@ -6,10 +6,14 @@ import type { AdminTarget } from "./admin-target.js";
 import { BearerToken } from "./bearer-token.js";
 import { toErrorAnswer } from "./http-errors.js";
 import { campaignRoutes } from "./routes/campaigns.js";
+import { dashboardRoutes } from "./routes/dashboard.js";
+import { eventRoutes } from "./routes/events.js";
 import { healthRoutes } from "./routes/health.js";
 import { maintenanceRoutes } from "./routes/maintenance.js";
 import { outboxRoutes } from "./routes/outbox.js";
 import { statusRoutes } from "./routes/status.js";
+import { SnapshotFeed } from "./snapshot-feed.js";
+import { SnapshotTaker } from "./snapshot-taker.js";
 
 /** How the admin API listens. The same shape for `run(bot, { admin })` and `createAdminServer`. */
 export interface AdminSettings {
@@ -35,7 +39,7 @@ export interface AdminServerOptions extends AdminSettings {
 export interface AdminServer {
     /** Where it listens, e.g. `http://127.0.0.1:8080`. */
     readonly url: string;
-    /** Stops listening and closes open connections. */
+    /** Stops listening and closes open connections, event streams included. */
     close(): Promise<void>;
 }
 
@@ -63,18 +67,33 @@ export function checkAdminSettings(settings: AdminSettings): { token: string; po
 /**
  * Starts the admin HTTP API (fastify): health checks, status, messages, dead
  * letters, campaigns (with NDJSON uploads), the quarantine and dead tasks,
- * JSON in and out, every body checked by a schema whose 400 names the field.
+ * JSON in and out, every body checked by a schema whose 400 names the field;
+ * a live event stream of the bot's state, and the dashboard that shows it at `/`.
  *
  * ```ts
  * const admin = await createAdminServer({ handle, token: process.env.SLUICE_ADMIN_TOKEN!, port: 8080 });
  * ```
  */
 export async function createAdminServer(options: AdminServerOptions): Promise<AdminServer> {
-    const { token, port, bodyLimit } = checkAdminSettings(options);
+    const app = await buildAdminApp(options);
+    const address = await app.listen({ port: checkAdminSettings(options).port, host: options.host ?? "127.0.0.1" });
+    componentLogger("admin", options.logger).info({ url: address }, "admin API listening");
+    return { url: address, close: () => app.close() };
+}
+
+/**
+ * The admin API's application, not yet listening: `createAdminServer`
+ * listens with it, and the `sluice` command answers `--store` commands by
+ * injecting requests into it, so both go through the same routes, schemas
+ * and answers.
+ */
+export async function buildAdminApp(options: Omit<AdminServerOptions, "port" | "host">): Promise<FastifyInstance> {
+    const { token, bodyLimit } = checkAdminSettings(options);
     const log = componentLogger("admin", options.logger);
     // Loaded here, not at import: a bot that never serves the admin API does not pay fastify's load time.
     const { default: Fastify } = await import("fastify");
-    const app = Fastify({ bodyLimit, logger: false });
+    // Union types ("integer or string" for a chat id) are meant: said so, Ajv validates them without a warning on stderr.
+    const app = Fastify({ bodyLimit, logger: false, ajv: { customOptions: { allowUnionTypes: true } } });
     const bearer = new BearerToken(token);
     app.addHook("onRequest", async (request, reply) => {
         if ((request.routeOptions.config as { public?: boolean }).public === true) return;
@@ -89,13 +108,16 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Ad
         if (status >= 500) log.error({ err: error, url: request.url }, "admin request failed");
         return reply.code(status).send(body);
     });
-    registerRoutes(app, options.handle);
-    const address = await app.listen({ port, host: options.host ?? "127.0.0.1" });
-    log.info({ url: address }, "admin API listening");
-    return { url: address, close: () => app.close() };
+    const feed = new SnapshotFeed(new SnapshotTaker(options.handle), log);
+    // Open streams never end on their own: they end here, or the server would wait for them forever.
+    app.addHook("preClose", async () => feed.close());
+    registerRoutes(app, options.handle, feed);
+    return app;
 }
 
-function registerRoutes(app: FastifyInstance, target: AdminTarget): void {
+function registerRoutes(app: FastifyInstance, target: AdminTarget, feed: SnapshotFeed): void {
+    dashboardRoutes(app);
+    eventRoutes(app, feed);
     healthRoutes(app, target);
     statusRoutes(app, target);
     outboxRoutes(app, target);

@@ -1,7 +1,8 @@
 import type { Registry } from "prom-client";
+import { floodCounter } from "./flood-metrics.js";
 import { counterIn, scrapedGauge } from "./series.js";
 
-/** A campaign's recipients by where they are, as `outbox.campaigns.list()` tells them. */
+/** A campaign's recipients by where they are, as `outbox.campaigns.stats(id)` tells them. */
 export interface CampaignCounts {
     id: number;
     sent: number;
@@ -16,8 +17,16 @@ export interface OutboxGaugeSources {
     queued(): Iterable<[priority: string, count: number]>;
     /** Calls being sent now. */
     inFlight(): number;
-    campaigns(): readonly CampaignCounts[];
+    /** Campaigns not ended, and those that ended within the last `endedWithinMs`. */
+    campaigns(endedWithinMs: number): readonly CampaignCounts[];
 }
+
+/**
+ * How long an ended campaign's series stay: a dashboard shows how it ended,
+ * and months of campaigns do not pile up series (its numbers stay in
+ * `outbox.campaigns.stats`).
+ */
+const ENDED_CAMPAIGN_SHOWN_MS = 3_600_000;
 
 const RECIPIENT_STATES = ["sent", "failed", "skipped", "pending"] as const;
 
@@ -53,9 +62,7 @@ export class OutboxMetrics {
             "Outbox sends that failed transiently (network, 5xx) and will be retried.",
             ["bot_id"],
         );
-        this.floodTotal = counterIn(registry, "sluice_telegram_429_total", "Outbox sends Telegram answered with 429 (flood wait).", [
-            "bot_id",
-        ]);
+        this.floodTotal = floodCounter(registry);
         this.removeReaders = [
             scrapedGauge(registry, "sluice_outbox_queued", "Outbox messages queued, by priority.", ["bot_id", "priority"], (gauge) => {
                 for (const [priority, count] of sources.queued()) gauge.set({ bot_id, priority }, count);
@@ -66,10 +73,10 @@ export class OutboxMetrics {
             scrapedGauge(
                 registry,
                 "sluice_campaign_recipients",
-                "Recipients of each campaign (by id) by state.",
+                "Recipients of each campaign (by id) by state, while it runs and for an hour after it ended.",
                 ["bot_id", "campaign", "state"],
                 (gauge) => {
-                    for (const campaign of sources.campaigns()) {
+                    for (const campaign of sources.campaigns(ENDED_CAMPAIGN_SHOWN_MS)) {
                         for (const state of RECIPIENT_STATES) gauge.set({ bot_id, campaign: String(campaign.id), state }, campaign[state]);
                     }
                 },

@@ -14,12 +14,14 @@ export type MetricsOption = true | { registry?: Registry };
 export interface Metrics {
     /** The registry holding sluice's series (yours, when you gave one). */
     readonly registry: Registry;
+    /** The `bot_id` label of this bot's series: a registry shared by several bots holds theirs too. */
+    readonly botId: number;
     /** Prometheus' text format of every series in `registry`; scrape-time gauges are read now. */
     text(): Promise<string>;
 }
 
-/** The registry the option asks for, as a handle. */
-export function metricsOf(option: MetricsOption): Metrics {
+/** The registry the option asks for, as the handle of bot `botId`'s series. */
+export function metricsOf(option: MetricsOption, botId: number): Metrics {
     const registry = (option === true ? undefined : option.registry) ?? new (promClient().Registry)();
-    return { registry, text: () => registry.metrics() };
+    return { registry, botId, text: () => registry.metrics() };
 }

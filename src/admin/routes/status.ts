@@ -18,8 +18,8 @@ export function statusRoutes(app: FastifyInstance, target: AdminTarget): void {
                 quarantined: journal.quarantined().length,
             },
             outbox: outbox && {
-                deadLetters: outbox.deadLetters().length,
-                unreachable: outbox.unreachable().length,
+                deadLetters: outbox.deadLetterCount(),
+                unreachable: outbox.unreachableCount(),
                 stoppedBy: outbox.stoppedBy?.code ?? null,
                 campaigns: outbox.campaigns.list().length,
             },
