@@ -11,6 +11,7 @@ import { MIGRATIONS } from "../src/store/schema.js";
 import { sqliteOf } from "../src/store/store.js";
 import { startRig, type TestRig, until } from "./helpers/bots.js";
 import { spawnScript } from "./helpers/child.js";
+import { quarantineUpdate } from "./helpers/quarantine.js";
 import { tempDir } from "./helpers/temp-dir.js";
 
 const dir = tempDir("journal");
@@ -359,20 +360,7 @@ describe("journal", () => {
         rig = await startRig();
         const path = join(dir, "retry.db");
         const botId = rig.botInfo.id;
-        const store = openStore(path);
-        const journal = Journal.open<Update>(store, botId);
-        journal.recover();
-        journal.append([message(1, 9)], 2);
-        journal.startTrial([1], "alone"); // three deaths while it ran alone
-        for (let death = 0; death < 2; death++) {
-            const next = Journal.open<Update>(store, botId);
-            next.recover();
-            next.startTrial([1], "alone");
-        }
-        const last = Journal.open<Update>(store, botId);
-        assert.deepEqual(last.recover().updates, [], "the third death quarantines it");
-        last.close();
-        store.close();
+        quarantineUpdate(path, botId, message(1, 9));
 
         const seen: number[] = [];
         const bot = rig.bot();

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
-import { createTasks } from "../src/index.js";
+import { createTasks, run } from "../src/index.js";
 import { currentUpdateScope, runInUpdateScope } from "../src/shared/update-scope.js";
+import { startRig, until } from "./helpers/bots.js";
 
 describe("task runs", () => {
     it("run outside the scope of the update whose handler added them", async () => {
@@ -23,6 +24,29 @@ describe("task runs", () => {
             assert.deepEqual(seen, [undefined, undefined], "a task's keys and blame are not the update's");
         } finally {
             await tasks.close();
+        }
+    });
+
+    it("added by a handler, start only after that handler has ended (add and addMany)", async () => {
+        const rig = await startRig();
+        const bot = rig.bot();
+        let handlerEnded = false;
+        const sawEnded: boolean[] = [];
+        bot.on("message", async () => {
+            await handle.tasks!.add("check", {});
+            await handle.tasks!.addMany([{ name: "check", payload: {} }]);
+            // Work the tasks may depend on, still going on after they were stored.
+            await delay(300);
+            handlerEnded = true;
+        });
+        const handle = run(bot, { tasks: { handlers: { check: () => void sawEnded.push(handlerEnded) } }, signals: false });
+        try {
+            await rig.sim.pushMessage(rig.token, { chatId: 3, text: "go" });
+            await until(() => sawEnded.length === 2, 5_000, "both tasks to run");
+            assert.deepEqual(sawEnded, [true, true], "each task started after the handler that added it ended");
+        } finally {
+            await handle.stop();
+            await rig.close();
         }
     });
 

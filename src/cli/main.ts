@@ -6,7 +6,10 @@
  */
 import { Command } from "commander";
 import { SluiceError } from "../shared/errors.js";
-import { remoteCommands } from "./remote-commands.js";
+import { redactTokens } from "../shared/redact.js";
+import { botCommands } from "./bot-commands.js";
+import { sendCommand } from "./send-command.js";
+import { serveCommand } from "./serve-command.js";
 import { simulatorCommand } from "./simulator-command.js";
 import { statusCommand } from "./status-command.js";
 
@@ -17,7 +20,8 @@ const program = new Command("sluice")
     .description("Operate sluice: a store's journal, outbox, campaigns and tasks, or a local Bot API simulator.")
     .showHelpAfterError()
     .exitOverride();
-for (const command of [statusCommand(), simulatorCommand(), ...remoteCommands()]) program.addCommand(overridesExit(command));
+for (const command of [statusCommand(), sendCommand(), ...botCommands(), serveCommand(), simulatorCommand()])
+    program.addCommand(overridesExit(command));
 
 /** Usage errors anywhere in the tree end in our exit codes, not commander's own `process.exit(1)`. */
 function overridesExit(command: Command): Command {
@@ -31,6 +35,7 @@ try {
     // commander's own exits (help, version, usage errors) carry their code; ours are SluiceErrors.
     const code = (error as { exitCode?: number }).exitCode;
     if (code !== undefined) process.exit(code === 0 ? EXIT.ok : EXIT.usage);
-    process.stderr.write(`sluice: ${error instanceof SluiceError ? error.message : String(error)}\n`);
+    // Telegram's and the network's errors can quote a request URL, which holds the token.
+    process.stderr.write(`sluice: ${redactTokens(error instanceof SluiceError ? error.message : String(error))}\n`);
     process.exit(EXIT.failed);
 }

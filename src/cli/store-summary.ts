@@ -44,14 +44,7 @@ export function summarizeStore(path: string, now = Date.now()): BotSummary[] {
             );
         }
         const count = (sql: string, ...args: unknown[]) => (db.prepare(sql).get(...args) as { n: number }).n;
-        const botIds = (
-            db
-                .prepare(
-                    `SELECT bot_id FROM owners UNION SELECT bot_id FROM journal_offsets UNION SELECT bot_id FROM outbox_messages
-                     UNION SELECT bot_id FROM campaigns UNION SELECT bot_id FROM tasks ORDER BY bot_id`,
-                )
-                .all() as { bot_id: number }[]
-        ).map((row) => row.bot_id);
+        const botIds = botIdsIn(db);
         return botIds.map((botId) => ({
             botId,
             owners: (
@@ -90,4 +83,15 @@ export function summarizeStore(path: string, now = Date.now()): BotSummary[] {
     } finally {
         db.close();
     }
+}
+
+/** The bots a store holds anything for (or that a process owns), in id order. */
+export function botIdsIn(db: Database.Database): number[] {
+    const rows = db
+        .prepare(
+            `SELECT bot_id FROM owners UNION SELECT bot_id FROM journal_offsets UNION SELECT bot_id FROM outbox_messages
+             UNION SELECT bot_id FROM campaigns UNION SELECT bot_id FROM tasks ORDER BY bot_id`,
+        )
+        .all() as { bot_id: number }[];
+    return rows.map((row) => row.bot_id);
 }

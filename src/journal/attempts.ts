@@ -39,7 +39,7 @@
 import { rmSync } from "node:fs";
 import type { Statement } from "better-sqlite3";
 import type { Logger } from "../shared/logger.js";
-import { type Store, sqliteOf } from "../store/store.js";
+import { preparedStatement, type Store } from "../store/store.js";
 import { type PreviousStarts, StartLog } from "./start-log.js";
 
 /** How a quarantined update was judged. */
@@ -280,9 +280,9 @@ function emptyRow(updateId: number): AttemptRow {
     return { update_id: updateId, deaths: 0, alone: 0, exits: 0, last_exit: null, tried_life: null };
 }
 
-/** The statements of the attempt counts, prepared once per journal. */
+/** The statements of the attempt counts, prepared once per store (see `preparedStatement`). */
 function prepare(store: Store) {
-    const sql = (text: string): Statement => sqliteOf(store).prepare(text);
+    const sql = (text: string): Statement => preparedStatement(store, text);
     return {
         getLife: sql("SELECT life, settled, logged, trial FROM journal_lives WHERE bot_id = ?"),
         setLife: sql(

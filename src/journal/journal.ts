@@ -4,10 +4,13 @@ import { componentLogger, type Logger } from "../shared/logger.js";
 import { milliseconds, wholeNumber } from "../shared/options.js";
 import { chatIdOfUpdate } from "../shared/update-chat.js";
 import { OwnerLock } from "../store/owner-lock.js";
-import { type Store, sqliteOf } from "../store/store.js";
-import { Attempts, type Judgement, type TrialKind } from "./attempts.js";
+import { preparedStatement, type Store } from "../store/store.js";
+import { Attempts, type TrialKind } from "./attempts.js";
 import { decodeBatch, encodeBatch } from "./batch-encoding.js";
 import { type ObservedExit, witnessExit } from "./exit-witness.js";
+import { Quarantine, type QuarantinedUpdate } from "./quarantine.js";
+
+export type { QuarantinedUpdate };
 
 /** How the journal behaves. */
 export interface JournalOptions {
@@ -40,25 +43,6 @@ export interface JournalOptions {
     onFlush?: (updateIds: readonly number[]) => void;
     /** Logger; sluice's quiet default otherwise. */
     logger?: Logger;
-}
-
-/** An update the journal gave up replaying, with what is known about it. */
-export interface QuarantinedUpdate<Y> {
-    updateId: number;
-    chatId: number | undefined;
-    /** The evidence against it: observed exits its handler caused plus deaths while it ran alone. */
-    attempts: number;
-    /**
-     * How it was judged: `"observed-exit"` (its handler ended the process
-     * through `process.exit`, an uncaught exception or an unhandled
-     * rejection) or `"repeated-hard-deaths"` (the process died without a
-     * trace each time it ran alone).
-     */
-    judgement: Judgement;
-    /** How the last exit it caused happened, e.g. `"uncaught exception: Error: boom"`. */
-    lastExit: string | undefined;
-    quarantinedAt: Date;
-    update: Y;
 }
 
 /**
@@ -125,10 +109,11 @@ export class Journal<Y extends { update_id: number }> {
     private readonly log: Logger;
     private readonly maxAttempts: number;
     private readonly groupCommitMs: number;
-    private readonly lock: OwnerLock;
+    private readonly lock: OwnerLock | undefined;
     private readonly sql: ReturnType<typeof prepare>;
     private readonly batchOf = new Map<number, OpenBatch>();
     private readonly attempts: Attempts;
+    private readonly quarantine: Quarantine<Y>;
     private recovered = false;
     private unwitness: () => void = () => {};
     private dirty = new Set<OpenBatch>();
@@ -137,19 +122,22 @@ export class Journal<Y extends { update_id: number }> {
     /** The last group commit failed; the next one is a retry on a timer. */
     private flushFailing = false;
     private closed = false;
+    private stopWatching = () => {};
 
     private constructor(
         private readonly store: Store,
         /** The bot this journal belongs to (the number before the colon of its token). */
         readonly botId: number,
         private readonly options: JournalOptions,
+        owner: boolean,
     ) {
         this.maxAttempts = wholeNumber("journal.maxAttempts", options.maxAttempts, DEFAULT_MAX_ATTEMPTS);
         this.groupCommitMs = milliseconds("journal.groupCommitMs", options.groupCommitMs, DEFAULT_GROUP_COMMIT_MS);
         this.log = componentLogger("journal", options.logger);
         this.sql = prepare(store);
         this.attempts = new Attempts(store, botId, this.maxAttempts, this.log);
-        this.lock = OwnerLock.acquire(store, botId, "journal");
+        this.quarantine = new Quarantine(store, botId);
+        this.lock = owner ? OwnerLock.acquire(store, botId, "journal") : undefined;
     }
 
     /**
@@ -158,7 +146,26 @@ export class Journal<Y extends { update_id: number }> {
      * it. Call `recover()` next, before anything is appended.
      */
     static open<Y extends { update_id: number }>(store: Store, botId: number, options: JournalOptions = {}): Journal<Y> {
-        return new Journal<Y>(store, botId, options);
+        return new Journal<Y>(store, botId, options, true);
+    }
+
+    /**
+     * The handle of a bot's journal for a process that does not run the bot
+     * (the `sluice` command on a store a bot may be running on): it reads,
+     * drops quarantined updates, and asks for retries, which the bot's own
+     * journal does within a second of the request (or at its next start).
+     */
+    static guest<Y extends { update_id: number }>(store: Store, botId: number): JournalHandle<Y> {
+        const journal = new Journal<Y>(store, botId, {}, false);
+        return {
+            get offset() {
+                return journal.offset;
+            },
+            unfinishedCount: () => journal.unfinishedCount(),
+            quarantined: () => journal.quarantined(),
+            retryQuarantined: (updateId) => journal.quarantine.requestRetry(updateId, Date.now()),
+            dropQuarantined: (updateId) => journal.dropQuarantined(updateId),
+        };
     }
 
     /** The offset to resume polling from: one past the newest update ever journaled (0 for none). */
@@ -198,18 +205,9 @@ export class Journal<Y extends { update_id: number }> {
                     updates.push(update);
                     continue;
                 }
-                const chatId = chatIdOfUpdate(update) ?? null;
+                this.quarantine.add(update, verdict, now);
                 const { judgement, attempts, lastExit } = verdict;
-                this.sql.quarantine.run(
-                    this.botId,
-                    update.update_id,
-                    JSON.stringify(update),
-                    chatId,
-                    attempts,
-                    now,
-                    judgement,
-                    lastExit ?? null,
-                );
+                const chatId = chatIdOfUpdate(update);
                 this.setDoneBit(update.update_id);
                 this.attempts.forget([update.update_id]);
                 this.log.error(
@@ -337,25 +335,7 @@ export class Journal<Y extends { update_id: number }> {
 
     /** The quarantined updates, oldest first. */
     quarantined(): QuarantinedUpdate<Y>[] {
-        const rows = this.sql.listQuarantine.all(this.botId) as {
-            update_id: number;
-            payload: string;
-            chat_id: number | null;
-            attempts: number;
-            quarantined_at: number;
-            judgement: Judgement | null;
-            last_exit: string | null;
-        }[];
-        return rows.map((row) => ({
-            updateId: row.update_id,
-            chatId: row.chat_id ?? undefined,
-            attempts: row.attempts,
-            // Quarantined before schema 4: by starts without finishing, the nearest of today's judgements.
-            judgement: row.judgement ?? "repeated-hard-deaths",
-            lastExit: row.last_exit ?? undefined,
-            quarantinedAt: new Date(row.quarantined_at),
-            update: JSON.parse(row.payload) as Y,
-        }));
+        return this.quarantine.list();
     }
 
     /**
@@ -365,18 +345,33 @@ export class Journal<Y extends { update_id: number }> {
      */
     retryQuarantined(updateId: number): Y | undefined {
         return this.store.transaction(() => {
-            const row = this.sql.getQuarantined.get(this.botId, updateId) as { payload: string } | undefined;
-            if (row === undefined) return undefined;
-            this.sql.dropQuarantined.run(this.botId, updateId);
-            const update = JSON.parse(row.payload) as Y;
-            this.insertBatch([update], undefined);
+            const update = this.quarantine.take(updateId);
+            if (update !== undefined) this.insertBatch([update], undefined);
             return update;
         });
     }
 
     /** Deletes a quarantined update for good; `false` if no such update is quarantined. */
     dropQuarantined(updateId: number): boolean {
-        return this.sql.dropQuarantined.run(this.botId, updateId).changes > 0;
+        return this.quarantine.drop(updateId);
+    }
+
+    /**
+     * Calls `retry` with each quarantined update another process (the
+     * `sluice` command) asked to retry: those asked for already, and each
+     * later one within a second of the request, until the journal closes.
+     */
+    onRetryRequested(retry: (updateId: number) => void): void {
+        const look = () => {
+            try {
+                for (const updateId of this.quarantine.retryRequested()) retry(updateId);
+            } catch (error) {
+                // From the store's watch, a throw would end the process; the next change looks again.
+                this.log.error({ err: error }, "could not retry a quarantined update asked for by another process");
+            }
+        };
+        look();
+        this.stopWatching = this.store.onExternalChange(look);
     }
 
     /**
@@ -389,6 +384,7 @@ export class Journal<Y extends { update_id: number }> {
     close(): void {
         if (this.closed) return;
         this.closed = true;
+        this.stopWatching();
         this.unwitness();
         this.flush();
         clearTimeout(this.flushTimer);
@@ -399,7 +395,7 @@ export class Journal<Y extends { update_id: number }> {
                 this.log.warn({ err: error }, "could not record a clean stop; the next start treats this one as a death");
             }
         }
-        this.lock.release();
+        this.lock?.release();
     }
 
     /**
@@ -508,9 +504,9 @@ function countBits(done: Uint8Array, length: number): number {
     return count;
 }
 
-/** The journal's statements, prepared once per journal. */
+/** The journal's statements, prepared once per store (see `preparedStatement`). */
 function prepare(store: Store) {
-    const sql = (text: string): Statement => sqliteOf(store).prepare(text);
+    const sql = (text: string): Statement => preparedStatement(store, text);
     return {
         offset: sql(
             `SELECT max(next_offset) FROM (
@@ -529,16 +525,5 @@ function prepare(store: Store) {
         setDone: sql("INSERT OR REPLACE INTO journal_done (batch_id, done) VALUES (?, ?)"),
         deleteBatch: sql("DELETE FROM journal_batches WHERE id = ?"),
         deleteDone: sql("DELETE FROM journal_done WHERE batch_id = ?"),
-        quarantine: sql(
-            `INSERT OR REPLACE INTO journal_quarantine
-                 (bot_id, update_id, payload, chat_id, attempts, quarantined_at, judgement, last_exit)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-        ),
-        listQuarantine: sql(
-            `SELECT update_id, payload, chat_id, attempts, quarantined_at, judgement, last_exit
-             FROM journal_quarantine WHERE bot_id = ? ORDER BY update_id`,
-        ),
-        getQuarantined: sql("SELECT payload FROM journal_quarantine WHERE bot_id = ? AND update_id = ?"),
-        dropQuarantined: sql("DELETE FROM journal_quarantine WHERE bot_id = ? AND update_id = ?"),
     };
 }

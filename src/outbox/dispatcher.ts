@@ -139,6 +139,17 @@ export class Dispatcher {
         this.wakeup.dueAt(readyAt);
     }
 
+    /**
+     * Another connection wrote to the queue (the `sluice` command): any
+     * class may hold a head ready now, so each is read again when its window
+     * runs out, and a turn runs soon.
+     */
+    storeChanged(): void {
+        const now = this.options.clock();
+        for (let priority = 0; priority < PRIORITY_CLASSES; priority++) this.window.written(priority, now);
+        this.wakeup.nudge();
+    }
+
     /** Sends what is ready at `now`; returns when to look again. */
     private turn(now: number): number {
         const { maxInFlight } = this.options;
@@ -193,15 +204,22 @@ export class Dispatcher {
     }
 
     private send(message: QueuedMessage, now: number): void {
-        const { limiter, send } = this.options;
+        const { limiter, send, clock } = this.options;
         limiter.consume(message.chat, isPaid(message), now);
         this.inFlight.set(message.chat, message.id);
         message.attempts++;
         const { signal } = this.aborter;
         send(message.method, message.payload, signal)
             .then(
-                (result) => this.finish(message, { sent: true, result }),
-                (error: unknown) => (signal.aborted ? this.release(message.chat) : this.failed(message, classifyFailure(error))),
+                (result) => {
+                    limiter.answered(message.chat, clock());
+                    this.finish(message, { sent: true, result });
+                },
+                (error: unknown) => {
+                    if (signal.aborted) return this.release(message.chat);
+                    limiter.answered(message.chat, clock());
+                    this.failed(message, classifyFailure(error));
+                },
             )
             .catch((error: unknown) => {
                 // The store failed to record how the send ended: the message stays queued (and may go again).

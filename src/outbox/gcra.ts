@@ -37,6 +37,15 @@ export class GcraBucket {
         this.tat = Math.max(this.tat, now) + this.intervalMs;
     }
 
+    /**
+     * Allows the next send no sooner than one interval after `at`: for a
+     * send that may have reached Telegram as late as `at` (when its answer
+     * came), rather than when it was let go.
+     */
+    spaceFrom(at: number): void {
+        this.tat = Math.max(this.tat, at + this.intervalMs);
+    }
+
     /** Allows nothing before `until` (for example after a 429 with `retry_after`). */
     blockUntil(until: number): void {
         this.tat = Math.max(this.tat, until + this.toleranceMs);

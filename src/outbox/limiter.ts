@@ -87,6 +87,20 @@ export class Limiter {
         this.chat(chat).consume(now);
     }
 
+    /**
+     * Records that Telegram answered a send to `chat` now. A chat has one
+     * call in flight at a time, so its next one can be spaced from the
+     * moment the last one was surely received: a send let go on time may
+     * leave late (a busy event loop, a connection still opening; a process
+     * running a thousand bots measured up to 0.4 s), and spacing from the
+     * moment it was let go then put the next one too close behind it. The
+     * chat's bucket may have been forgotten while the call was out (it looked
+     * idle by its let-go time), so this brings it back.
+     */
+    answered(chat: string, now: number): void {
+        this.chat(chat).spaceFrom(now);
+    }
+
     /** Number of chats whose buckets are kept (those not idle yet, and any not pruned since). */
     get chatCount(): number {
         return this.chats.size;

@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { Registry } from "prom-client";
+import { floodsCountedIn } from "../metrics/flood-metrics.js";
 import { OutboxMetrics } from "../metrics/outbox-metrics.js";
 import { type Metrics, type MetricsOption, metricsOf } from "../metrics/registry.js";
 import { botIdOfToken } from "../shared/bot-id.js";
@@ -83,6 +84,14 @@ export interface OutboxOptions extends OutboxSettings {
     metrics?: MetricsOption;
 }
 
+/** @internal What `Outbox.guest` opens an outbox with: its settings and the bot it writes for. */
+interface GuestOptions extends OutboxSettings {
+    guestOf: number;
+    clock?: () => number;
+    logger?: Logger;
+    metrics?: undefined;
+}
+
 /** A message for the outbox. */
 export interface OutboundMessage {
     /** A Bot API method, e.g. `"sendMessage"`. */
@@ -115,7 +124,8 @@ export const dispatching = new AsyncLocalStorage<boolean>();
  */
 export class Outbox {
     private readonly queue: OutboxQueue;
-    private readonly dispatcher: Dispatcher;
+    /** Sends; a guest has none. */
+    private readonly dispatcher: Dispatcher | undefined;
     private readonly limiter: Limiter;
     private readonly lock: OwnerLock | undefined;
     private readonly clock: () => number;
@@ -123,7 +133,8 @@ export class Outbox {
     /** Messages from `enqueueGrouped`, stored together once per event-loop turn. */
     private readonly grouped = new TurnBatch<OutboundMessage, Enqueued>((messages) => this.enqueueMany(messages));
     private readonly keepSentMs: number;
-    private readonly pruneTimer: NodeJS.Timeout;
+    private pruneTimer: NodeJS.Timeout | undefined;
+    private stopWatching = () => {};
     private readonly waiting = new Waiters<unknown>();
     private closed: Promise<void> | undefined;
     private unauthorized: UnauthorizedError | undefined;
@@ -131,16 +142,17 @@ export class Outbox {
     /** Broadcasts to many recipients through this outbox: create, add recipients, start, pause, stats. */
     readonly campaigns: Campaigns;
     /** The outbox's Prometheus series (with the `metrics` option). */
-    readonly metrics: Metrics | undefined;
-    private readonly sendMetrics: OutboxMetrics | undefined;
+    readonly metrics: Metrics | undefined = undefined;
+    private readonly sendMetrics: OutboxMetrics | undefined = undefined;
 
-    /** @internal Use `createOutbox`. */
+    /** @internal Use `createOutbox` (an owner) or `Outbox.guest`. */
     constructor(
         private readonly store: Store,
         private readonly ownsStore: boolean,
-        options: OutboxOptions,
+        options: OutboxOptions | GuestOptions,
     ) {
-        const botId = botIdOfToken(options.api.token, "api");
+        const guest = "guestOf" in options;
+        const botId = guest ? options.guestOf : botIdOfToken(options.api.token, "api");
         this.keepSentMs = milliseconds("outbox.keepSentMs", options.keepSentMs, DAY_MS);
         const maxRetries = wholeNumber("outbox.maxRetries", options.maxRetries, 5, { min: 0 });
         const maxInFlight = wholeNumber("outbox.maxInFlight", options.maxInFlight, 50);
@@ -149,7 +161,7 @@ export class Outbox {
         this.log = componentLogger("outbox", options.logger);
         const templates = templatesOf(options);
         // In memory nothing is shared; on a file, a second dispatcher would send every message twice.
-        this.lock = store.inMemory ? undefined : OwnerLock.acquire(store, botId, "outbox");
+        this.lock = store.inMemory || guest ? undefined : OwnerLock.acquire(store, botId, "outbox");
         this.queue = new OutboxQueue(store, botId, {
             headWritten: (priority, readyAt) => this.dispatcher?.headWritten(priority, readyAt),
             ended: (message, ending, now) => this.messageEnded(message, ending, now),
@@ -162,13 +174,19 @@ export class Outbox {
             templates,
             clock: this.clock,
             limits: this.limiter.rates,
-            isInFlight: (id) => this.dispatcher.isInFlight(id),
+            // A guest cannot see the owner's sends: any queued message may be in flight there, so it withdraws none.
+            isInFlight: (id) => this.dispatcher?.isInFlight(id) ?? true,
+            feeds: !guest,
             log: this.log,
         });
-        this.metrics = options.metrics && metricsOf(options.metrics);
+        if (guest) return;
+        this.metrics = options.metrics && metricsOf(options.metrics, botId);
         this.sendMetrics = this.metrics && this.measure(this.metrics.registry, botId);
         const raw = options.api.raw as Record<string, (payload: Record<string, unknown>, signal: AbortSignal) => Promise<unknown>>;
-        const send: SendCall = (method, payload, signal) => dispatching.run(true, () => raw[method]!(payload, signal));
+        const call: SendCall = (method, payload, signal) => raw[method]!(payload, signal);
+        // This outbox counts its sends' 429s; run's API transformer, which they also pass, must not count them again.
+        const counted = this.metrics === undefined ? call : floodsCountedIn(this.metrics.registry, call);
+        const send: SendCall = (method, payload, signal) => dispatching.run(true, counted, method, payload, signal);
         this.dispatcher = new Dispatcher({
             send,
             queue: this.queue,
@@ -184,6 +202,7 @@ export class Outbox {
         });
         this.dispatcher.start();
         this.campaigns.open();
+        this.stopWatching = store.onExternalChange(() => this.externalChange());
         this.pruneSent();
         this.pruneTimer = setInterval(() => {
             try {
@@ -195,11 +214,33 @@ export class Outbox {
         }, PRUNE_EVERY_MS).unref();
     }
 
+    /**
+     * The outbox of a bot for a process that does not send for it (the
+     * `sluice` command on a store a bot may be running on): it writes
+     * messages, requeues, campaigns and their states, and the bot's own
+     * outbox picks them up within a second (or at its next start). It never
+     * sends, and takes no lock.
+     */
+    static guest(store: Store, botId: number, settings: OutboxSettings = {}): Outbox {
+        return new Outbox(store, false, { ...settings, guestOf: botId });
+    }
+
+    /** Another connection wrote to the store: messages to send, campaigns started, paused or cancelled. */
+    private externalChange(): void {
+        try {
+            this.dispatcher?.storeChanged();
+            this.campaigns.reconcile();
+        } catch (error) {
+            // From the store's watch, a throw would end the process; the next change looks again.
+            this.log.error({ err: error }, "could not pick up what another process wrote to the outbox");
+        }
+    }
+
     private measure(registry: Registry, botId: number): OutboxMetrics {
         return new OutboxMetrics(registry, botId, {
             queued: () => this.queue.queuedByPriority().map((count, priority) => [PRIORITIES[priority]!, count]),
-            inFlight: () => this.dispatcher.inFlightCount,
-            campaigns: () => this.campaigns.list(),
+            inFlight: () => this.dispatcher?.inFlightCount ?? 0,
+            campaigns: (endedWithinMs) => this.campaigns.recipientsSince(this.clock() - endedWithinMs),
         });
     }
 
@@ -230,7 +271,7 @@ export class Outbox {
             messages.map((message) => this.toQueued(message, now)),
             now,
         );
-        if (queued.some((entry) => !entry.duplicate)) this.dispatcher.nudge();
+        if (queued.some((entry) => !entry.duplicate)) this.dispatcher?.nudge();
         return queued;
     }
 
@@ -268,7 +309,7 @@ export class Outbox {
 
     /** Cancels a queued message not yet in flight; `false` if it is too late (or unknown). */
     cancel(id: number): boolean {
-        const cancelled = this.queue.cancel(id, this.clock(), (message) => this.dispatcher.isInFlight(message));
+        const cancelled = this.queue.cancel(id, this.clock(), (message) => this.dispatcher?.isInFlight(message) ?? true);
         if (cancelled) this.answerWaiters(id, { sent: false, failure: this.queue.status(id)!.error! });
         return cancelled;
     }
@@ -297,9 +338,28 @@ export class Outbox {
         this.campaigns.messageEnded(message, ending, now);
     }
 
-    /** Messages given up on, oldest first. */
-    deadLetters(): MessageStatus[] {
-        return this.queue.deadLetters();
+    /**
+     * Messages given up on, oldest first; only the first `limit` when given
+     * (a broadcast to many blocked chats can leave a great many).
+     * @param limit @default all
+     */
+    deadLetters(limit?: number): MessageStatus[] {
+        return this.queue.deadLetters(limit);
+    }
+
+    /** How many dead letters there are, without reading them. */
+    deadLetterCount(): number {
+        return this.queue.deadLetterCount();
+    }
+
+    /** How many chats are marked unreachable, without reading them. */
+    unreachableCount(): number {
+        return this.unreachableChats.size();
+    }
+
+    /** Sends per second this outbox allows the whole bot: `globalPerSecond`, and `paidPerSecond` for paid broadcasts. */
+    get rates(): { globalPerSecond: number; paidPerSecond: number } {
+        return this.limiter.rates;
     }
 
     /**
@@ -317,7 +377,7 @@ export class Outbox {
             );
         }
         const requeued = this.queue.requeue(id, this.clock());
-        if (requeued) this.dispatcher.nudge();
+        if (requeued) this.dispatcher?.nudge();
         return requeued;
     }
 
@@ -363,7 +423,8 @@ export class Outbox {
         this.campaigns.close(
             new SluiceError("OUTBOX_CLOSED", "The outbox closed before this campaign finished; it goes on at the next start."),
         );
-        await this.dispatcher.stop(timeoutMs);
+        this.stopWatching();
+        await this.dispatcher?.stop(timeoutMs);
         const closed = new SluiceError(
             "OUTBOX_CLOSED",
             "The outbox closed before this message was sent; it stays queued for the next start.",

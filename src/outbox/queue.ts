@@ -1,7 +1,7 @@
 import type { Statement } from "better-sqlite3";
 import type { SendFailure } from "../shared/errors.js";
 import { deleteInSlices } from "../store/slices.js";
-import { type Store, sqliteOf } from "../store/store.js";
+import { preparedStatement, type Store } from "../store/store.js";
 
 /** Priority of an outbound message: served 5 : 3 : 1 when all three wait. */
 export type Priority = "high" | "normal" | "low";
@@ -107,19 +107,22 @@ interface Row {
 export class OutboxQueue {
     private readonly sql: Record<string, Statement>;
     /**
-     * Queued messages by priority, counted once when first asked (for the
-     * metrics) and kept as messages enter and leave: a count per scrape would
-     * read every queued row. Another process writing the store (the `sluice`
-     * command) is not seen until the next start.
+     * Queued messages by priority, for the metrics: counted when first asked
+     * and kept as messages enter and leave here, since a count per scrape
+     * reads every queued row (a tenth of a second for a million). They are
+     * counted again when the store's `changeMark` moved: another process (the
+     * `sluice` command) wrote the file, or a transaction that counted rolled back.
      */
     private queuedCounts: number[] | undefined;
+    /** The store's change mark when `queuedCounts` was counted. */
+    private countedAt: string | undefined;
 
     constructor(
         private readonly store: Store,
         private readonly botId: number,
         private readonly events: QueueEvents,
     ) {
-        const sql = (text: string) => sqliteOf(store).prepare(text);
+        const sql = (text: string) => preparedStatement(store, text);
         this.sql = {
             insert: sql(
                 `INSERT INTO outbox_messages (bot_id, chat_key, method, payload, priority, not_before, idempotency_key, state,
@@ -162,7 +165,9 @@ export class OutboxQueue {
             ),
             withdraw: sql("DELETE FROM outbox_messages WHERE id = ? AND state = 'queued' RETURNING chat_key, recipient, priority"),
             queuedOfCampaign: sql("SELECT id, chat_key FROM outbox_messages WHERE campaign_id = ? AND state = 'queued'"),
-            deadLetters: sql("SELECT * FROM outbox_messages WHERE bot_id = ? AND state = 'dead' ORDER BY id"),
+            // LIMIT -1 is SQLite's "no limit".
+            deadLetters: sql("SELECT * FROM outbox_messages WHERE bot_id = ? AND state = 'dead' ORDER BY id LIMIT ?"),
+            countDead: sql("SELECT COUNT(*) AS count FROM outbox_messages WHERE bot_id = ? AND state = 'dead'"),
             requeue: sql(
                 `UPDATE outbox_messages SET state = 'queued', attempts = 0, error = NULL, error_class = NULL, error_code = NULL,
                      error_parameters = NULL, not_before = ?, finished_at = NULL WHERE bot_id = ? AND id = ? AND state = 'dead'
@@ -353,9 +358,14 @@ export class OutboxQueue {
         return row === undefined ? undefined : toStatus(row);
     }
 
-    /** Messages given up, oldest first. */
-    deadLetters(): MessageStatus[] {
-        return (this.sql.deadLetters!.all(this.botId) as Row[]).map(toStatus);
+    /** Messages given up, oldest first; the first `limit` of them when given. */
+    deadLetters(limit = -1): MessageStatus[] {
+        return (this.sql.deadLetters!.all(this.botId, limit) as Row[]).map(toStatus);
+    }
+
+    /** How many messages were given up (counted in the dead letters' own index). */
+    deadLetterCount(): number {
+        return (this.sql.countDead!.get(this.botId) as { count: number }).count;
     }
 
     /**
@@ -374,9 +384,11 @@ export class OutboxQueue {
 
     /** How many messages are queued, by priority class (index 0 is `high`). */
     queuedByPriority(): readonly number[] {
-        if (this.queuedCounts === undefined) {
+        const mark = this.store.changeMark();
+        if (this.queuedCounts === undefined || mark !== this.countedAt) {
             const counts = this.sql.queuedByPriority!.get(this.botId) as { high: number; normal: number; low: number };
             this.queuedCounts = [counts.high, counts.normal, counts.low];
+            this.countedAt = mark;
         }
         return this.queuedCounts;
     }

@@ -1,5 +1,5 @@
 import type { Statement } from "better-sqlite3";
-import { type Store, sqliteOf } from "../store/store.js";
+import { preparedStatement, type Store } from "../store/store.js";
 
 /** A chat the bot cannot write to, as Telegram last said. */
 export interface UnreachableChat {
@@ -30,7 +30,7 @@ export class UnreachableChats {
         private readonly store: Store,
         private readonly botId: number,
     ) {
-        const sql = (text: string) => sqliteOf(store).prepare(text);
+        const sql = (text: string) => preparedStatement(store, text);
         this.sql = {
             mark: sql(
                 `INSERT INTO outbox_unreachable (bot_id, chat_key, reason, since) VALUES (?, ?, ?, ?)
@@ -66,6 +66,11 @@ export class UnreachableChats {
         });
         this.count -= cleared;
         return cleared;
+    }
+
+    /** How many chats are marked (counted, not the cached lower bound). */
+    size(): number {
+        return (this.sql.count!.get(this.botId) as { count: number }).count;
     }
 
     /** Every marked chat, longest marked first. */

@@ -8,6 +8,10 @@ export interface UpdateScope {
     calls: number;
     /** How many tasks the handler has added so far: the `n` of their keys `t:<bot>:<update>:<n>`. */
     tasks: number;
+    /** Whether the handler has ended (resolved or thrown). */
+    handled: boolean;
+    /** Called when the handler ends (see `afterHandling`). */
+    readonly afterHandled: (() => void)[];
 }
 
 // `undefined` is a scope too: what `outsideUpdateScope` runs in.
@@ -21,7 +25,21 @@ const scope = new AsyncLocalStorage<UpdateScope | undefined>();
  * code that called `process.exit`, threw or left a rejection unhandled).
  */
 export function runInUpdateScope<T>(botId: number, updateId: number, handle: () => T): T {
-    return scope.run({ botId, updateId, calls: 0, tasks: 0 }, handle);
+    const current: UpdateScope = { botId, updateId, calls: 0, tasks: 0, handled: false, afterHandled: [] };
+    const result = scope.run(current, handle);
+    const ended = () => {
+        current.handled = true;
+        for (const callback of current.afterHandled.splice(0)) callback();
+    };
+    if (result instanceof Promise) result.then(ended, ended);
+    else ended();
+    return result;
+}
+
+/** Calls `callback` once the handler of `update` has ended: at once if it has. */
+export function afterHandling(update: UpdateScope, callback: () => void): void {
+    if (update.handled) callback();
+    else update.afterHandled.push(callback);
 }
 
 /**

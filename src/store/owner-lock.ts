@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import { StoreError } from "../shared/errors.js";
-import { type Store, sqliteOf } from "./store.js";
+import { preparedStatement, type Store } from "./store.js";
 
 /** What a lock owner does for its bot; each role has its own lock. */
 export type OwnerRole = "journal" | "outbox" | "tasks";
@@ -9,6 +9,9 @@ export type OwnerRole = "journal" | "outbox" | "tasks";
 const HEARTBEAT_MS = 5_000;
 /** An owner row this old belongs to a process that is gone (or hung): it may be taken over. */
 const STALE_AFTER_MS = 30_000;
+
+const TAKE = "INSERT OR REPLACE INTO owners (bot_id, role, pid, host, heartbeat_at) VALUES (?, ?, ?, ?, ?)";
+const READ = "SELECT pid, host, heartbeat_at FROM owners WHERE bot_id = ? AND role = ?";
 
 /**
  * Makes sure only one process at a time works for a bot on a store, per
@@ -29,13 +32,9 @@ export class OwnerLock {
 
     /** Takes the lock of `role` for `botId`, or fails with `StoreError("STORE_LOCKED")`. */
     static acquire(store: Store, botId: number, role: OwnerRole): OwnerLock {
-        const host = hostname();
-        const now = Date.now();
         store.transaction(() => {
-            const owner = sqliteOf(store)
-                .prepare("SELECT pid, host, heartbeat_at FROM owners WHERE bot_id = ? AND role = ?")
-                .get(botId, role) as { pid: number; host: string; heartbeat_at: number } | undefined;
-            if (owner !== undefined && owner.pid !== process.pid && isAlive(owner, host, now)) {
+            const owner = OwnerLock.holder(store, botId, role);
+            if (owner !== undefined && owner.pid !== process.pid) {
                 throw new StoreError(
                     "STORE_LOCKED",
                     store.path,
@@ -44,14 +43,18 @@ export class OwnerLock {
                         "(or give this one its own store file).",
                 );
             }
-            sqliteOf(store)
-                .prepare("INSERT OR REPLACE INTO owners (bot_id, role, pid, host, heartbeat_at) VALUES (?, ?, ?, ?, ?)")
-                .run(botId, role, process.pid, host, now);
+            preparedStatement(store, TAKE).run(botId, role, process.pid, hostname(), Date.now());
         });
         const lock = new OwnerLock(store, botId, role);
         lock.timer = setInterval(() => lock.heartbeat(), HEARTBEAT_MS);
         lock.timer.unref();
         return lock;
+    }
+
+    /** The live process that holds the lock of `role` for `botId`, if one does. */
+    static holder(store: Store, botId: number, role: OwnerRole): { pid: number; host: string } | undefined {
+        const owner = preparedStatement(store, READ).get(botId, role) as { pid: number; host: string; heartbeat_at: number } | undefined;
+        return owner !== undefined && isAlive(owner, hostname(), Date.now()) ? { pid: owner.pid, host: owner.host } : undefined;
     }
 
     /**
@@ -74,9 +77,7 @@ export class OwnerLock {
     private write(sql: string, ...values: unknown[]): void {
         if (!this.store.isOpen) return;
         try {
-            sqliteOf(this.store)
-                .prepare(sql)
-                .run(...values);
+            preparedStatement(this.store, sql).run(...values);
         } catch {
             // See release() and heartbeat(): neither may take the process down.
         }

@@ -202,4 +202,9 @@ export const MIGRATIONS: readonly string[] = [
     CREATE INDEX tasks_dead ON tasks (bot_id, id) WHERE state = 'dead';
     CREATE INDEX tasks_done ON tasks (bot_id, finished_at) WHERE state = 'done';
     `,
+    // 8: the \`sluice\` command works on a store while a bot owns it. It cannot hand an update to that
+    // bot's handlers, so it asks: the owning journal retries marked updates within a second.
+    `
+    ALTER TABLE journal_quarantine ADD COLUMN retry_requested_at INTEGER;  -- unix ms; NULL unless asked
+    `,
 ];

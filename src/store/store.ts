@@ -1,5 +1,6 @@
 import Database from "better-sqlite3";
 import { StoreError } from "../shared/errors.js";
+import { ExternalChanges } from "./external-changes.js";
 import { MIGRATIONS } from "./schema.js";
 
 /** better-sqlite3's connection type. */
@@ -22,6 +23,11 @@ export class Store {
 
     /** One transaction wrapper for every call, instead of a new one per `transaction()`. */
     private readonly inTransaction: Database.Transaction<(work: () => unknown) => unknown>;
+    private readonly externalChanges: ExternalChanges;
+    /** SQLite's count of commits by other connections, as this connection has seen them. */
+    private readonly dataVersion: Database.Statement;
+    /** Transactions rolled back here (see `changeMark`). */
+    private rollbacks = 0;
 
     static {
         connectionOf = (store) => store.#db;
@@ -32,6 +38,18 @@ export class Store {
         this.#db = db;
         this.path = path;
         this.inTransaction = db.transaction((work: () => unknown) => work());
+        this.externalChanges = new ExternalChanges(db);
+        this.dataVersion = db.prepare("PRAGMA data_version").pluck();
+    }
+
+    /**
+     * Calls `listener` within a quarter of a second after another connection
+     * (the `sluice` command, another process) commits to this file; returns
+     * how to stop. A store in memory has no other connection and never calls.
+     */
+    onExternalChange(listener: () => void): () => void {
+        if (this.inMemory) return () => {};
+        return this.externalChanges.listen(listener);
     }
 
     /**
@@ -46,10 +64,21 @@ export class Store {
         try {
             return this.inTransaction.immediate(work) as T;
         } catch (error) {
+            this.rollbacks++;
             throw asStoreError(error, this.path);
         } finally {
             if (options.durable) this.#db.pragma("synchronous = NORMAL");
         }
+    }
+
+    /**
+     * @internal A mark that changes whenever counts kept in memory beside the
+     * store may no longer match it: another connection (another process, such
+     * as the `sluice` command) committed, or a transaction here rolled back
+     * (what it counted as it went did not happen). Reads no page of the file.
+     */
+    changeMark(): string {
+        return `${this.dataVersion.get() as number}:${this.rollbacks}`;
     }
 
     /** From now on, a write that finds the file locked by another process fails at once instead of waiting. */
@@ -69,6 +98,7 @@ export class Store {
 
     /** Closes the connection (idempotent). */
     close(): void {
+        this.externalChanges.stop();
         if (this.#db.open) this.#db.close();
     }
 }
@@ -76,6 +106,27 @@ export class Store {
 /** The SQLite connection of a store, for sluice's own components (the journal, the outbox, the owner lock); not exported. */
 export function sqliteOf(store: Store): SqliteDatabase {
     return connectionOf(store);
+}
+
+/** Each open store's prepared statements, by SQL text. */
+const statementsOf = new WeakMap<Store, Map<string, Database.Statement>>();
+
+/**
+ * The prepared statement for `text` on the store's connection, prepared once
+ * and shared by every component that runs the same SQL, for every bot. Each
+ * bot's journal, outbox and tasks run the same statements with their own bot
+ * id, and SQLite keeps a compiled program per prepared statement: a pool of
+ * 1,000 bots preparing their own held about 300 KB of them per bot. Sharing
+ * is safe on one thread because sluice runs statements to completion
+ * (`run`, `get`, `all`; never an `iterate` left open), and a mode set on one
+ * (`pluck`) belongs to its text, which only one place in the code uses.
+ */
+export function preparedStatement(store: Store, text: string): Database.Statement {
+    let statements = statementsOf.get(store);
+    if (statements === undefined) statementsOf.set(store, (statements = new Map()));
+    let statement = statements.get(text);
+    if (statement === undefined) statements.set(text, (statement = connectionOf(store).prepare(text)));
+    return statement;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { backoffMs } from "../shared/backoff.js";
 import { PermanentTaskError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
-import { type Busy, busyIn, ReadyWindow } from "../shared/ready-window.js";
+import { type Busy, ReadyWindow } from "../shared/ready-window.js";
 import { settlesWithin } from "../shared/timing.js";
 import { outsideUpdateScope } from "../shared/update-scope.js";
 import { Wakeup } from "../shared/wakeup.js";
@@ -54,6 +54,8 @@ export interface TaskRunnerOptions {
 export class TaskRunner {
     /** Tasks running now, and the controller that aborts each. */
     private readonly running = new Map<number, AbortController>();
+    /** Tasks added by a handler still running: they wait for it to end (see `hold`). */
+    private readonly held = new Set<number>();
     private readonly names: string[];
     private readonly window: ReadyWindow<DueTask>;
     private readonly busy: Busy<DueTask>;
@@ -72,7 +74,13 @@ export class TaskRunner {
             },
             this.names.length,
         );
-        this.busy = busyIn(this.running, (task: DueTask) => task.id);
+        const { running, held } = this;
+        this.busy = {
+            get size() {
+                return running.size + held.size;
+            },
+            holds: (task: DueTask) => running.has(task.id) || held.has(task.id),
+        };
         this.wakeup = new Wakeup(
             (now) => this.turn(now),
             options.clock,
@@ -114,6 +122,24 @@ export class TaskRunner {
         this.wakeup.dueAt(readyAt);
     }
 
+    /** Keeps task `id` from starting until `unhold`: a task added by a handler runs after that handler. */
+    hold(id: number): void {
+        this.held.add(id);
+    }
+
+    /** Lets a held task start. */
+    unhold(id: number, name: string): void {
+        if (!this.held.delete(id)) return;
+        this.written(name, this.options.clock());
+    }
+
+    /** Another connection wrote tasks (the `sluice` command retried a dead one): every name is read again. */
+    storeChanged(): void {
+        const now = this.options.clock();
+        for (let kind = 0; kind < this.names.length; kind++) this.window.written(kind, now);
+        this.wakeup.nudge();
+    }
+
     /** How many tasks are running now. */
     get runningCount(): number {
         return this.running.size;
@@ -132,7 +158,7 @@ export class TaskRunner {
             if (task === undefined) break;
             const row = store.get(task.id);
             // A stale window entry: done, dead or retried since it was read.
-            if (row?.state === "queued" && row.ready_at <= now && !this.running.has(row.id)) this.run(row);
+            if (row?.state === "queued" && row.ready_at <= now && !this.busy.holds(row)) this.run(row);
         }
         if (this.running.size >= concurrency) return Infinity;
         return Math.min(...this.names.map((_, kind) => this.window.readyAt(kind)));

@@ -1,6 +1,6 @@
 import type { Statement } from "better-sqlite3";
 import { deleteInSlices } from "../store/slices.js";
-import { type Store, sqliteOf } from "../store/store.js";
+import { preparedStatement, type Store } from "../store/store.js";
 
 /** Where a task is in its life (`running` is only ever in memory: a stored running task is `queued`). */
 export type TaskState = "queued" | "running" | "done" | "dead";
@@ -56,7 +56,7 @@ export class TaskStore {
         /** Told of every task that becomes due at `readyAt`, inside the transaction that writes it. */
         private readonly written: (name: string, readyAt: number) => void,
     ) {
-        const sql = (text: string) => sqliteOf(store).prepare(text);
+        const sql = (text: string) => preparedStatement(store, text);
         this.sql = {
             insert: sql(
                 `INSERT INTO tasks (bot_id, name, payload, state, max_attempts, timeout_ms, ready_at, idempotency_key, created_at)
@@ -70,7 +70,8 @@ export class TaskStore {
             done: sql("UPDATE tasks SET state = 'done', result = ?, attempts = ?, finished_at = ? WHERE id = ? AND state = 'queued'"),
             retry: sql("UPDATE tasks SET attempts = ?, error = ?, ready_at = ? WHERE id = ? AND state = 'queued'"),
             dead: sql("UPDATE tasks SET state = 'dead', attempts = ?, error = ?, finished_at = ? WHERE id = ? AND state = 'queued'"),
-            deadTasks: sql("SELECT * FROM tasks WHERE bot_id = ? AND state = 'dead' ORDER BY id"),
+            // LIMIT -1 is SQLite's "no limit".
+            deadTasks: sql("SELECT * FROM tasks WHERE bot_id = ? AND state = 'dead' ORDER BY id LIMIT ?"),
             revive: sql(
                 `UPDATE tasks SET state = 'queued', attempts = 0, ready_at = ?, finished_at = NULL
                  WHERE bot_id = ? AND id = ? AND state = 'dead' RETURNING name`,
@@ -155,9 +156,14 @@ export class TaskStore {
         this.sql.dead!.run(attempts, error, now, id);
     }
 
-    /** Dead tasks, oldest first. */
-    deadTasks(): TaskRow[] {
-        return this.sql.deadTasks!.all(this.botId) as TaskRow[];
+    /** How many tasks are dead (counted in their own index). */
+    deadCount(): number {
+        return (this.sql.countDead!.get(this.botId) as { count: number }).count;
+    }
+
+    /** Dead tasks, oldest first; the first `limit` of them when given. */
+    deadTasks(limit = -1): TaskRow[] {
+        return this.sql.deadTasks!.all(this.botId, limit) as TaskRow[];
     }
 
     /** Queues a dead task again, due now, with its attempts reset; `false` if it is not dead. */

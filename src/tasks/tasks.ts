@@ -4,7 +4,7 @@ import { InvalidOptionError, SluiceError, TaskDeadError } from "../shared/errors
 import { componentLogger, type Logger } from "../shared/logger.js";
 import { milliseconds, wholeNumber } from "../shared/options.js";
 import { TurnBatch } from "../shared/turn-batch.js";
-import { currentUpdateScope } from "../shared/update-scope.js";
+import { afterHandling, currentUpdateScope, type UpdateScope } from "../shared/update-scope.js";
 import { Waiters } from "../shared/waiters.js";
 import { OwnerLock } from "../store/owner-lock.js";
 import { onStore, type Store } from "../store/store.js";
@@ -90,6 +90,12 @@ export interface TaskStatus {
 const DAY_MS = 86_400_000;
 const PRUNE_EVERY_MS = 3_600_000;
 
+/** A task on its way to the store, and the update whose handler added it. */
+interface Adding {
+    task: NewTask;
+    addedBy: UpdateScope | undefined;
+}
+
 /**
  * Durable background work: a task is in the store before `add` resolves, runs
  * on its handler until the handler resolves (retried with exponential backoff
@@ -99,32 +105,32 @@ const PRUNE_EVERY_MS = 3_600_000;
  */
 export class Tasks {
     private readonly store: TaskStore;
-    private readonly runner: TaskRunner;
+    /** Runs the tasks; a guest has none. */
+    private readonly runner: TaskRunner | undefined;
     private readonly lock: OwnerLock | undefined;
     private readonly clock: () => number;
     private readonly botId: number;
     private readonly keepDoneMs: number;
-    private readonly pruneTimer: NodeJS.Timeout;
+    private pruneTimer: NodeJS.Timeout | undefined;
     private readonly log: Logger;
-    private readonly batch = new TurnBatch<NewTask, AddedTask>((tasks) => this.store.add(tasks, this.clock()));
+    /** Tasks from `add`, with the update whose handler added each, stored together once per event-loop turn. */
+    private readonly batch = new TurnBatch<Adding, AddedTask>((adding) => this.stored(adding));
     private readonly waiting = new Waiters<unknown>();
+    private stopWatching = () => {};
     private closed: Promise<void> | undefined;
     /** The tasks' Prometheus series (with the `metrics` option). */
-    readonly metrics: Metrics | undefined;
-    private readonly stopMeasuring: () => void;
+    readonly metrics: Metrics | undefined = undefined;
+    private stopMeasuring = () => {};
 
     /** @internal Use `createTasks`. */
+    /** @internal Use `createTasks` (an owner) or `Tasks.guest`. */
     constructor(
         private readonly sqlite: Store,
         private readonly ownsStore: boolean,
         private readonly options: TasksOptions,
+        guest = false,
     ) {
-        if (typeof options.handlers !== "object" || options.handlers === null || Object.keys(options.handlers).length === 0) {
-            throw new InvalidOptionError("tasks.handlers", "give at least one handler: { handlers: { name: async (payload) => … } }");
-        }
-        for (const [name, handler] of Object.entries(options.handlers)) {
-            if (typeof handler !== "function") throw new InvalidOptionError(`tasks.handlers.${name}`, "expected a function");
-        }
+        if (!guest) checkHandlers(options.handlers);
         this.botId = wholeNumber("tasks.botId", options.botId, 0, { min: 0 });
         const concurrency = wholeNumber("tasks.concurrency", options.concurrency, 8);
         const baseDelayMs = milliseconds("tasks.baseDelayMs", options.baseDelayMs, 1_000);
@@ -133,9 +139,10 @@ export class Tasks {
         this.clock = options.clock ?? Date.now;
         this.log = componentLogger("tasks", options.logger);
         // In memory nothing is shared; on a file, a second runner would run every task twice.
-        this.lock = sqlite.inMemory ? undefined : OwnerLock.acquire(sqlite, this.botId, "tasks");
+        this.lock = sqlite.inMemory || guest ? undefined : OwnerLock.acquire(sqlite, this.botId, "tasks");
         this.store = new TaskStore(sqlite, this.botId, (name, readyAt) => this.runner?.written(name, readyAt));
-        this.runner = new TaskRunner({
+        if (guest) return;
+        const runner = new TaskRunner({
             store: this.store,
             handlers: options.handlers,
             concurrency,
@@ -145,14 +152,30 @@ export class Tasks {
             log: this.log,
             onEnded: (id, ending) => this.answerWaiters(id, ending),
         });
-        this.metrics = options.metrics && metricsOf(options.metrics);
-        this.stopMeasuring = this.metrics
-            ? measureTasks(this.metrics.registry, this.botId, () => ({ ...this.store.counts(), running: this.runner.runningCount }))
-            : () => {};
+        this.runner = runner;
+        this.metrics = options.metrics && metricsOf(options.metrics, this.botId);
+        if (this.metrics) {
+            this.stopMeasuring = measureTasks(this.metrics.registry, this.botId, () => ({
+                ...this.store.counts(),
+                running: runner.runningCount,
+            }));
+        }
         this.warnAboutMissingHandlers();
-        this.runner.start();
+        runner.start();
+        this.stopWatching = sqlite.onExternalChange(() => runner.storeChanged());
         this.prune();
         this.pruneTimer = setInterval(() => this.prune(), PRUNE_EVERY_MS).unref();
+    }
+
+    /**
+     * The tasks of a bot (or of `botId` 0) for a process that does not run
+     * them (the `sluice` command on a store a bot may be running on): it
+     * lists and retries dead tasks, and the running owner picks a retried
+     * task up within a second (or at its next start). It runs nothing and
+     * takes no lock.
+     */
+    static guest(store: Store, botId: number): Tasks {
+        return new Tasks(store, false, { botId, handlers: {} }, true);
     }
 
     /** Tasks stored by an earlier process whose name has no handler now wait, and say so. */
@@ -174,7 +197,7 @@ export class Tasks {
      */
     add(name: string, payload: unknown, options: AddTaskOptions = {}): Promise<AddedTask> {
         try {
-            return this.batch.add(this.toNew({ ...options, name, payload }));
+            return this.batch.add({ task: this.toNew({ ...options, name, payload }), addedBy: currentUpdateScope() });
         } catch (error) {
             return Promise.reject(error);
         }
@@ -183,15 +206,32 @@ export class Tasks {
     /** Stores many tasks in one transaction. */
     addMany(tasks: readonly TaskToAdd[]): Promise<AddedTask[]> {
         try {
-            return Promise.resolve(
-                this.store.add(
-                    tasks.map((task) => this.toNew(task)),
-                    this.clock(),
-                ),
-            );
+            const addedBy = currentUpdateScope();
+            return Promise.resolve(this.stored(tasks.map((task) => ({ task: this.toNew(task), addedBy }))));
         } catch (error) {
             return Promise.reject(error);
         }
+    }
+
+    /**
+     * Stores tasks; one added by a handler still running is held until that
+     * handler ends, so it never runs beside the code that added it (which may
+     * not have written what the task reads yet). Held again on a replay: the
+     * task stored by the first try waits for the replayed handler too.
+     */
+    private stored(adding: readonly Adding[]): AddedTask[] {
+        const added = this.store.add(
+            adding.map(({ task }) => task),
+            this.clock(),
+        );
+        for (const [index, { task, addedBy }] of adding.entries()) {
+            const runner = this.runner;
+            if (addedBy === undefined || addedBy.handled || runner === undefined) continue;
+            const { id } = added[index]!;
+            runner.hold(id);
+            afterHandling(addedBy, () => runner.unhold(id, task.name));
+        }
+        return added;
     }
 
     private toNew(task: TaskToAdd): NewTask {
@@ -209,12 +249,18 @@ export class Tasks {
         return { name: task.name, payload: task.payload, readyAt: this.clock() + delayMs, idempotencyKey, maxAttempts, timeoutMs };
     }
 
-    /** Resolves with the handler's result once the task is done; rejects with `TaskDeadError` once it is dead. */
+    /**
+     * Resolves with the handler's result once the task is done; rejects with
+     * `TaskDeadError` once it is dead. A handler that waits for a task it
+     * added lets it start at once, instead of after the handler ends.
+     */
     done(id: number): Promise<unknown> {
         const status = this.status(id);
         if (status === undefined) return Promise.reject(new InvalidOptionError("id", `no task ${id}`));
         if (status.state === "done") return Promise.resolve(status.result);
         if (status.state === "dead") return Promise.reject(new TaskDeadError(id, status.error ?? ""));
+        // Whoever waits for a task wants it run: a handler awaiting its own task would otherwise wait for itself.
+        this.runner?.unhold(id, status.name);
         return this.waiting.wait(id);
     }
 
@@ -224,9 +270,17 @@ export class Tasks {
         return row === undefined ? undefined : this.toStatus(row);
     }
 
-    /** Dead tasks, oldest first. */
-    dead(): TaskStatus[] {
-        return this.store.deadTasks().map((row) => this.toStatus(row));
+    /**
+     * Dead tasks, oldest first; only the first `limit` when given.
+     * @param limit @default all
+     */
+    dead(limit?: number): TaskStatus[] {
+        return this.store.deadTasks(limit).map((row) => this.toStatus(row));
+    }
+
+    /** How many tasks are dead, without reading them. */
+    deadCount(): number {
+        return this.store.deadCount();
     }
 
     /** Runs a dead task again, now, with its attempts reset; `false` if it is not dead. */
@@ -253,7 +307,8 @@ export class Tasks {
         this.batch.flush();
         clearInterval(this.pruneTimer);
         this.stopMeasuring();
-        await this.runner.stop(timeoutMs);
+        this.stopWatching();
+        await this.runner?.stop(timeoutMs);
         const closed = new SluiceError("TASKS_CLOSED", "The tasks stopped before this one finished; it runs again at the next start.");
         this.waiting.rejectAll(closed);
         this.lock?.release();
@@ -275,7 +330,7 @@ export class Tasks {
     }
 
     private toStatus(row: TaskRow): TaskStatus {
-        const state: TaskState = row.state === "queued" && this.runner.isRunning(row.id) ? "running" : row.state;
+        const state: TaskState = row.state === "queued" && this.runner?.isRunning(row.id) === true ? "running" : row.state;
         return {
             id: row.id,
             name: row.name,
@@ -288,6 +343,15 @@ export class Tasks {
             ...(row.state === "queued" ? { dueAt: new Date(row.ready_at) } : {}),
             ...(row.finished_at === null ? {} : { finishedAt: new Date(row.finished_at) }),
         };
+    }
+}
+
+function checkHandlers(handlers: TasksOptions["handlers"]): void {
+    if (typeof handlers !== "object" || handlers === null || Object.keys(handlers).length === 0) {
+        throw new InvalidOptionError("tasks.handlers", "give at least one handler: { handlers: { name: async (payload) => … } }");
+    }
+    for (const [name, handler] of Object.entries(handlers)) {
+        if (typeof handler !== "function") throw new InvalidOptionError(`tasks.handlers.${name}`, "expected a function");
     }
 }
 

@@ -1,5 +1,5 @@
 import type { Statement } from "better-sqlite3";
-import { type Store, sqliteOf } from "../../store/store.js";
+import { preparedStatement, type Store } from "../../store/store.js";
 
 /**
  * Where a campaign is in its life: `draft` until started, `scheduled` until
@@ -31,6 +31,9 @@ export interface CampaignRow {
     finished_at: number | null;
 }
 
+/** A campaign's recipient counters, as stored. */
+export type CampaignCounters = Pick<CampaignRow, "id" | "total" | "sent" | "failed" | "skipped">;
+
 /** A recipient waiting to be queued. */
 export interface PendingRecipient {
     chat_id: number;
@@ -54,7 +57,7 @@ export class CampaignStore {
         readonly store: Store,
         private readonly botId: number,
     ) {
-        const sql = (text: string) => sqliteOf(store).prepare(text);
+        const sql = (text: string) => preparedStatement(store, text);
         this.sql = {
             create: sql(
                 `INSERT INTO campaigns (bot_id, name, message, priority, state, start_at, budget_stars, created_at)
@@ -62,8 +65,9 @@ export class CampaignStore {
             ),
             get: sql("SELECT * FROM campaigns WHERE bot_id = ? AND id = ?"),
             list: sql("SELECT * FROM campaigns WHERE bot_id = ? ORDER BY id"),
-            active: sql(
-                "SELECT * FROM campaigns WHERE bot_id = ? AND state IN ('scheduled', 'running', 'cancelled') AND finished_at IS NULL",
+            unfinished: sql("SELECT * FROM campaigns WHERE bot_id = ? AND state != 'draft' AND finished_at IS NULL"),
+            notEndedBefore: sql(
+                "SELECT id, total, sent, failed, skipped FROM campaigns WHERE bot_id = ? AND (finished_at IS NULL OR finished_at >= ?) ORDER BY id",
             ),
             setState: sql(
                 `UPDATE campaigns SET state = ?, paused_by = ?, started_at = COALESCE(started_at, ?), finished_at = ?
@@ -107,9 +111,14 @@ export class CampaignStore {
         return this.sql.list!.all(this.botId) as CampaignRow[];
     }
 
-    /** Campaigns with work left: scheduled, running, or cancelled with sends still in flight. */
-    active(): CampaignRow[] {
-        return this.sql.active!.all(this.botId) as CampaignRow[];
+    /** Campaigns started and not ended: scheduled, running, paused, or cancelled with sends still in flight. */
+    unfinished(): CampaignRow[] {
+        return this.sql.unfinished!.all(this.botId) as CampaignRow[];
+    }
+
+    /** The counters of campaigns not ended, and of those that ended at or after `since` (unix ms). */
+    notEndedBefore(since: number): CampaignCounters[] {
+        return this.sql.notEndedBefore!.all(this.botId, since) as CampaignCounters[];
     }
 
     /** Moves a campaign to `state`; `started_at` is set the first time it is given. */

@@ -1,3 +1,4 @@
+import type { CampaignCounts } from "../../metrics/outbox-metrics.js";
 import { InvalidOptionError, SluiceError, TemplateError } from "../../shared/errors.js";
 import type { Logger } from "../../shared/logger.js";
 import { LONGEST_TIMER_MS } from "../../shared/timing.js";
@@ -8,7 +9,7 @@ import { PRIORITIES, type Priority } from "../queue.js";
 import type { MessageTemplates } from "../templates/templates.js";
 import type { UnreachableChats } from "../unreachable.js";
 import { type CampaignMessage, chatIdOf, isPaid, MessageMaker, type Recipient } from "./campaign-message.js";
-import { type CampaignRow, type CampaignState, type CampaignStore, RecipientState } from "./campaign-store.js";
+import { type CampaignCounters, type CampaignRow, type CampaignState, type CampaignStore, RecipientState } from "./campaign-store.js";
 import { SendRate } from "./send-rate.js";
 
 /** What `campaigns.create` takes. */
@@ -80,6 +81,12 @@ export interface CampaignsContext {
     /** Sends per second the limits allow, unpaid and paid: what an ETA cannot beat. */
     limits: { globalPerSecond: number; paidPerSecond: number };
     isInFlight: (id: number) => boolean;
+    /**
+     * Whether this process moves recipients into the queue and runs
+     * schedules: the owner of the outbox does; a guest (the `sluice` command)
+     * only writes campaigns and their states, which the owner then acts on.
+     */
+    feeds: boolean;
     log: Logger;
 }
 
@@ -115,12 +122,33 @@ export class Campaigns {
     /** @internal Created by the outbox. */
     constructor(private readonly context: CampaignsContext) {}
 
-    /** @internal Picks up campaigns an earlier process left scheduled or running. */
+    /** @internal Picks up campaigns an earlier process left scheduled, running, paused or cancelled. */
     open(): void {
-        for (const campaign of this.context.store.active()) {
-            this.queued.set(campaign.id, this.context.queue.queuedOfCampaign(campaign.id).length);
-            if (campaign.state === "scheduled") this.schedule(campaign);
-            else this.feedSoon(campaign.id);
+        this.reconcile();
+    }
+
+    /**
+     * @internal Makes the queue and the timers match each campaign's state in
+     * the store, which another process (the `sluice` command) may have
+     * changed: a running campaign is fed, a scheduled one timed, a paused or
+     * cancelled one's messages not in flight leave the queue, as `pause` and
+     * `cancel` would have taken them.
+     */
+    reconcile(): void {
+        const { store, queue } = this.context;
+        for (const campaign of store.unfinished()) {
+            const { id } = campaign;
+            if (!this.queued.has(id)) this.queued.set(id, queue.queuedOfCampaign(id).length);
+            if (campaign.state === "running") {
+                this.rateOf(id, this.context.clock());
+                this.feedSoon(id);
+            } else if (campaign.state === "scheduled") {
+                if (!this.timers.has(id)) this.schedule(campaign);
+            } else {
+                this.unschedule(id);
+                if (this.queued.get(id)! > 0) store.store.transaction(() => this.takeBack(id, campaign.state === "paused"));
+                this.finishIfDone(id);
+            }
         }
     }
 
@@ -234,7 +262,7 @@ export class Campaigns {
             throw stateError(campaign, "pause", "only a scheduled or running campaign can be paused");
         }
         this.context.store.store.transaction(() => {
-            for (const chat of this.withdraw(id)) this.context.store.setRecipient(id, chat, RecipientState.pending);
+            this.takeBack(id, true);
             this.context.store.setState(id, "paused", { pausedBy });
         });
         this.unschedule(id);
@@ -259,9 +287,8 @@ export class Campaigns {
         }
         const { store, clock } = this.context;
         store.store.transaction(() => {
-            const withdrawn = this.withdraw(id);
-            for (const chat of withdrawn) store.setRecipient(id, chat, RecipientState.skipped);
-            store.tally(id, "skipped", withdrawn.length + store.skipPending(id), "cancelled");
+            this.takeBack(id, false);
+            store.tally(id, "skipped", store.skipPending(id), "cancelled");
             store.setState(id, "cancelled", {});
         });
         this.unschedule(id);
@@ -277,6 +304,20 @@ export class Campaigns {
     /** Every campaign of this bot with its numbers, oldest first. */
     list(): CampaignStats[] {
         return this.context.store.list().map((campaign) => this.statsOf(campaign));
+    }
+
+    /**
+     * @internal Recipients by state of the campaigns not ended and of those
+     * that ended at or after `since` (unix ms): what the metrics report.
+     */
+    recipientsSince(since: number): CampaignCounts[] {
+        return this.context.store.notEndedBefore(since).map((campaign) => ({
+            id: campaign.id,
+            sent: campaign.sent,
+            failed: campaign.failed,
+            skipped: campaign.skipped,
+            pending: pendingOf(campaign),
+        }));
     }
 
     /**
@@ -375,6 +416,7 @@ export class Campaigns {
     }
 
     private schedule(campaign: CampaignRow): void {
+        if (!this.context.feeds) return;
         this.unschedule(campaign.id);
         const delay = Math.max(0, campaign.start_at! - this.context.clock());
         // Not unref'd: a scheduled campaign keeps the process alive, as queued messages do. Node caps a
@@ -396,18 +438,23 @@ export class Campaigns {
         this.timers.delete(id);
     }
 
-    /** Takes the campaign's messages not in flight out of the queue; returns their recipients. */
-    private withdraw(id: number): number[] {
-        const { queue, isInFlight, clock } = this.context;
+    /**
+     * Takes the campaign's messages not in flight out of the queue (inside a
+     * transaction): their recipients go back to pending for a pause, or are
+     * skipped and counted for a cancel.
+     */
+    private takeBack(id: number, toPending: boolean): void {
+        const { store, queue, isInFlight, clock } = this.context;
         const waiting = queue.queuedOfCampaign(id).filter((message) => !isInFlight(message.id));
         const recipients = queue.withdraw(waiting, clock());
         this.queued.set(id, Math.max(0, (this.queued.get(id) ?? 0) - recipients.length));
-        return recipients;
+        for (const chat of recipients) store.setRecipient(id, chat, toPending ? RecipientState.pending : RecipientState.skipped);
+        if (!toPending && recipients.length > 0) store.tally(id, "skipped", recipients.length, "cancelled");
     }
 
     /** Feeds the campaign on the next turn of the event loop: a burst of ended messages costs one feed. */
     private feedSoon(id: number): void {
-        if (this.closed) return;
+        if (this.closed || !this.context.feeds) return;
         if (this.toFeed.size === 0) {
             this.later(id, () => {
                 const ids = [...this.toFeed];
@@ -561,7 +608,7 @@ export class Campaigns {
     }
 }
 
-function pendingOf(campaign: CampaignRow): number {
+function pendingOf(campaign: CampaignCounters): number {
     return campaign.total - campaign.sent - campaign.failed - campaign.skipped;
 }
 
