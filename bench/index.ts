@@ -10,6 +10,7 @@ import { quietP99 } from "./fairness.js";
 import { journaledThroughput, removeJournalFiles, resumeTime } from "./journal.js";
 import { heapAfterChats } from "./memory.js";
 import { type BroadcastResult, broadcast, type DeliveryResult, delivery, enqueueRate, replyLatency, TELEGRAM_LIMITS } from "./outbox.js";
+import { poolProbe } from "./pool.js";
 import { median } from "./stats.js";
 import { addRate, completionRate } from "./tasks.js";
 import { bareLoop, runnerThroughput, UPDATES } from "./throughput.js";
@@ -23,8 +24,10 @@ const PAID_BROADCAST_SIZE = Number(process.env.BENCH_PAID_BROADCAST_SIZE ?? 100_
 const CAMPAIGN_SIZE = Number(process.env.BENCH_CAMPAIGN_SIZE ?? 1_000_000);
 /** Seconds each broadcast is measured for, after its warm-up. */
 const BROADCAST_SECONDS = Number(process.env.BENCH_BROADCAST_SECONDS ?? 60);
-/** `BENCH_ONLY=throughput,journal,outbox,campaigns,tasks,fairness,memory` (any subset) runs only those comparisons. */
-const only = new Set((process.env.BENCH_ONLY ?? "throughput,journal,outbox,campaigns,tasks,fairness,memory").split(","));
+/** `BENCH_ONLY=throughput,journal,outbox,campaigns,tasks,fairness,memory,pool` (any subset) runs only those comparisons. */
+const only = new Set((process.env.BENCH_ONLY ?? "throughput,journal,outbox,campaigns,tasks,fairness,memory,pool").split(","));
+/** Polling bots in the pool benchmark; smaller for a quick run. */
+const POOL_BOTS = Number(process.env.BENCH_POOL_BOTS ?? 1_000);
 const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MB`;
 const rate = (perSecond: number) => `${Math.round(perSecond).toLocaleString("en-US")} updates/s`;
 
@@ -44,6 +47,7 @@ if (only.has("outbox")) {
 if (only.has("campaigns")) await compareCampaigns();
 if (only.has("tasks")) await measureTasks();
 if (only.has("memory")) await compareMemory();
+if (only.has("pool")) await measurePool();
 
 async function compareThroughput(): Promise<void> {
     await throughputAt(0, "the simulator answers at once (CPU-bound: handling competes with fetching)");
@@ -234,5 +238,38 @@ async function compareMemory(): Promise<void> {
     }
     console.log(
         `  sluice's heap after the run is ${mb(sluiceHeap.after - sluiceHeap.baseline)} above its baseline (target: back to baseline)`,
+    );
+}
+
+async function measurePool(): Promise<void> {
+    const bots = POOL_BOTS.toLocaleString("en-US");
+    console.log(`\nBot pool: ${bots} polling bots in one process, each handling 3 updates; the simulator in another process`);
+    const kb = (bytes: number) => `${Math.round(bytes / 1024)} KB`;
+    const [pool, bare, reference] = [
+        await poolProbe("pool", POOL_BOTS),
+        await poolProbe("pool-bare", POOL_BOTS),
+        await poolProbe("reference", POOL_BOTS),
+    ];
+    for (const [name, result] of [
+        ["sluice pool, journal + outbox in one store", pool],
+        ["sluice pool, no store, no outbox", bare],
+        ["@grammyjs/runner, one run() per bot", reference],
+    ] as const) {
+        console.log(
+            `  ${name.padEnd(42)} started in ${(result.startMs / 1000).toFixed(1)} s, ${kb(result.rssPerBot)} resident per bot ` +
+                `(${kb(result.heapPerBot)} heap), closed in ${(result.closeMs / 1000).toFixed(1)} s`,
+        );
+    }
+    console.log(`  resident memory per polling bot with journal and outbox: ${kb(pool.rssPerBot)} (target <= 500 KB)`);
+    const ms = (value: number) => `${value.toFixed(3)} ms`;
+    const added = (p99: { without: number; hanging: number }) => `${p99.hanging >= p99.without ? "+" : ""}${ms(p99.hanging - p99.without)}`;
+    const { running, cold } = pool.doP99;
+    console.log(
+        `  do() p99 on running bots: ${ms(running.without)}, ${ms(running.hanging)} while another token's getMe hangs ` +
+            `(${added(running)}; target <= +5 ms)`,
+    );
+    console.log(
+        `  do() p99 on cold tokens (starts the bot): ${ms(cold.without)}, ${ms(cold.hanging)} while another token's getMe hangs ` +
+            `(${added(cold)})`,
     );
 }

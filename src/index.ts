@@ -8,7 +8,8 @@
  * `distribute` and `BotWorker` (worker threads), and `DecayingDeque` (the
  * reference's internal queue; sluice's sinks schedule with per-chat lanes).
  *
- * The rest is sluice's own: the journal (`store`), the outbox, typed errors.
+ * The rest is sluice's own: the journal (`store`), the outbox, the bot pool,
+ * typed errors.
  * The Bot API simulator is exported separately, as `sluice/simulator`.
  */
 
@@ -43,6 +44,10 @@ export {
     type TemplateVars,
 } from "./outbox/templates/templates.js";
 export type { UnreachableChat } from "./outbox/unreachable.js";
+// The pool: many bots in one process.
+export { type BotPool, type BotPoolOptions, createBotPool, type PoolRunOptions } from "./pool/bot-pool.js";
+export { type ParsedToken, parseToken } from "./pool/parse-token.js";
+export type { PoolBotInfo, PoolBotState } from "./pool/pooled-bot.js";
 export type { RunOutboxOptions } from "./run/persistence.js";
 // run(): the runner with the journal and the outbox composed in.
 export { type RunHandle, type RunOptions, run } from "./run/run.js";

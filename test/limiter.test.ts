@@ -100,6 +100,19 @@ describe("limiter", () => {
         assert.equal(limiter.globalWaitMs(false, paid.at(-1)!), 0, "the free bucket was not used up by paid sends");
     });
 
+    it("spaces a chat's next send from when the last one was answered, also if its bucket was forgotten meanwhile", () => {
+        const limiter = new Limiter();
+        limiter.consume("42", false, 0);
+        // The call left late (a busy event loop) and was answered 1.5 s after it was let go; another
+        // chat's send at 1.1 s forgot chat 42's bucket, which looked idle by its let-go time.
+        limiter.consume("7", false, 1_100);
+        assert.equal(limiter.chatWaitMs("42", 1_100), 0);
+        limiter.answered("42", 1_500);
+        assert.ok(limiter.chatWaitMs("42", 1_500) >= 1_000, "not before a second after the answer");
+        assert.equal(limiter.chatWaitMs("42", 2_520), 0);
+        assert.equal(limiter.globalWaitMs(false, 1_500), 0, "the bot-wide bucket is unchanged");
+    });
+
     it("stops the whole bot when several chats answer 429 together", () => {
         const limiter = new Limiter();
         limiter.retryAfter("1", 5, 0);

@@ -506,6 +506,43 @@ describe("simulator: faults", () => {
             assert.ok(Date.now() - started >= 140);
             sim.setFaults({});
         }));
+
+    test("delayNext holds one bot's next calls of a method, then serves them as usual", () =>
+        withSim({}, async (sim, token, bot) => {
+            const other = sim.createBot();
+            sim.delayNext("getMe", { delayMs: 300, token });
+            const started = performance.now();
+            const held = bot.api.getMe();
+            const otherMe = await api(sim, other.token, "getMe");
+            assert.equal(otherMe.status, 200);
+            assert.ok(performance.now() - started < 250, "another bot's getMe is not held");
+            assert.equal((await held).id, Number(token.split(":")[0]));
+            assert.ok(performance.now() - started >= 290);
+            const next = performance.now();
+            await bot.api.getMe();
+            assert.ok(performance.now() - next < 250, "only the next call waits");
+            assert.equal(sim.stats(token).getMeCalls, 2);
+
+            sim.delayNext("getMe", { delayMs: 60_000, token });
+            const controller = new AbortController();
+            const abandoned = api(sim, token, "getMe", {}, { signal: controller.signal });
+            await sim.waitFor(() => sim.stats(token).getMeCalls === 3);
+            controller.abort();
+            await assert.rejects(abandoned);
+            assert.throws(() => sim.delayNext("getMee", { delayMs: 1 }), /not a Bot API method/);
+        }));
+
+    test("revokeToken answers every call 401, a held long poll at once, and keeps counting getMe", () =>
+        withSim({}, async (sim, token, bot) => {
+            const poll = api(sim, token, "getUpdates", { timeout: 30 });
+            await sim.waitFor(() => sim.stats(token).polling);
+            sim.revokeToken(token);
+            assert.equal((await poll).status, 401);
+            await assert.rejects(bot.api.getMe(), (error: unknown) => error instanceof GrammyError && error.error_code === 401);
+            assert.equal((await api(sim, token, "sendMessage", { chat_id: 1, text: "x" })).status, 401);
+            assert.equal(sim.stats(token).getMeCalls, 1);
+            assert.equal(sim.stats(token).polling, false);
+        }));
 });
 
 describe("simulator: lifecycle", () => {

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
-import { createRunner, createSource, type UpdateSink } from "../src/index.js";
+import { createRunner, createSource, createUpdateFetcher, type UpdateSink } from "../src/index.js";
+import { startRig } from "./helpers/bots.js";
 
 /** A supplier that hands out consecutive numbers and records how it was called. */
 function countingSupplier(latencyMs = 2) {
@@ -117,5 +118,25 @@ describe("createRunner", () => {
             got,
             Array.from({ length: 100 }, (_, i) => i + 1),
         );
+    });
+});
+
+describe("createUpdateFetcher", () => {
+    it("confirm tries again once when its connection drops (a kept-alive socket the server closed as it was reused)", async () => {
+        const rig = await startRig();
+        try {
+            rig.sim.pushMessages(
+                rig.token,
+                [1, 2, 3].map((chatId) => ({ chatId, text: "hi" })),
+            );
+            const fetchUpdates = createUpdateFetcher(rig.bot(), { silent: true });
+            assert.equal((await fetchUpdates(100, new AbortController().signal)).length, 3);
+            rig.sim.failNext("getUpdates", { drop: true });
+            await fetchUpdates.confirm(fetchUpdates.offset);
+            assert.equal(rig.sim.confirmedOffset(rig.token), 4);
+            assert.equal(rig.sim.stats(rig.token).getUpdatesCalls, 2, "the dropped call never reached getUpdates");
+        } finally {
+            await rig.close();
+        }
     });
 });

@@ -57,13 +57,17 @@ export interface RunOptions<Y> {
      * updates, the journal, every Bot API call, the outbox, campaigns and
      * tasks: `true` in a registry of their own, or `{ registry }` in yours.
      * `handle.metrics.text()` is the exposition text for a `/metrics` route.
-     * @default none
+     * @default none (`true` with `admin`)
      */
     metrics?: MetricsOption;
     /**
-     * Serve the admin HTTP API for this bot (status, messages, dead letters,
-     * campaigns, quarantine, tasks, `/metrics`) while it runs; it closes when
-     * the bot stops. `handle.admin` resolves with the running server.
+     * Serve the admin HTTP API and its live dashboard for this bot (status,
+     * messages, dead letters, campaigns, quarantine, tasks, `/metrics`, the
+     * event stream; the dashboard at `/`) while it runs; it closes when the
+     * bot stops. `handle.admin` resolves with the running server. It turns
+     * `metrics` on (in sluice's own registry unless `metrics` gives yours):
+     * the dashboard's rates and depths are those series.
+     * @default none
      */
     admin?: AdminSettings;
     /**
@@ -118,10 +122,11 @@ export interface RunHandle<Y> extends RunnerHandle {
 export function run<Y extends { update_id: number }, R>(bot: BotAdapter<Y, R>, options: RunOptions<Y> = {}): RunHandle<Y> {
     checkRunOptions(options);
     const log = componentLogger("runner", options.logger);
-    const metrics = options.metrics && metricsOf(options.metrics);
-    const metricsBotId = metrics && botIdOfToken(bot.token, "metrics");
+    // The admin API's dashboard and `/metrics` read these series, so serving it turns them on.
+    const metricsOption = options.metrics ?? (options.admin === undefined ? undefined : true);
+    const metrics = metricsOption && metricsOf(metricsOption, botIdOfToken(bot.token, "metrics"));
     // Installed before the outbox's transformer, so it times HTTP calls rather than waits in the queue.
-    if (metrics) transformableApi(bot, "metrics").config.use(apiTimingTransformer(metrics.registry, metricsBotId!));
+    if (metrics) transformableApi(bot, "metrics").config.use(apiTimingTransformer(metrics.registry, metrics.botId));
     const persistence = openPersistence<Y>(bot, { ...options, metrics });
     const journal = persistence?.journal;
     const outbox = persistence?.outbox;
@@ -130,7 +135,7 @@ export function run<Y extends { update_id: number }, R>(bot: BotAdapter<Y, R>, o
     if (replay?.size) log.info({ count: replay.size }, "replaying updates left unfinished by the previous run");
     const updateMetrics: UpdateMetrics | undefined =
         metrics &&
-        new UpdateMetrics(metrics.registry, metricsBotId!, {
+        new UpdateMetrics(metrics.registry, metrics.botId, {
             running: (): number => sink.running?.() ?? 0,
             waiting: (): number => sink.size() - (sink.running?.() ?? 0),
             journal: journal && {
@@ -246,6 +251,8 @@ export function run<Y extends { update_id: number }, R>(bot: BotAdapter<Y, R>, o
 
     if (options.signals !== false) removeSignalHandlers = stopOnSignals(handle.stop);
     handle.start();
+    // The `sluice` command cannot hand an update to this bot's handlers; it marks it, and the bot retries it.
+    journal?.onRetryRequested(retryQuarantined);
     const startRunner = handle.start;
     const running = Object.assign(handle, {
         start: () => {

@@ -155,8 +155,15 @@ export function createUpdateFetcher<Y extends { update_id: number }, R>(
             value: async (confirmOffset: number) => {
                 const controller = new AbortController();
                 const timer = setTimeout(() => controller.abort(), CONFIRM_TIMEOUT_MS);
+                const confirm = () =>
+                    bot.api.getUpdates({ offset: confirmOffset, limit: 1, timeout: 0 }, controller.signal as unknown as ApiSignal);
                 try {
-                    await bot.api.getUpdates({ offset: confirmOffset, limit: 1, timeout: 0 }, controller.signal as unknown as ApiSignal);
+                    // A kept-alive connection that the server closed just as it was reused fails at once
+                    // (ECONNRESET): likely at a stop, after an idle spell. A second try gets another connection.
+                    await confirm().catch((error: unknown) => {
+                        if (controller.signal.aborted || readTelegramError(error).errorCode !== undefined) throw error;
+                        return confirm();
+                    });
                 } finally {
                     clearTimeout(timer);
                 }

@@ -14,6 +14,9 @@
  * - `CAMPAIGN_UNKNOWN`, `CAMPAIGN_STATE`: no such campaign, or it cannot do that in its state (resume a cancelled one).
  * - `TASK_PERMANENT`, `TASK_DEAD`, `TASK_HANDLER_MISSING`, `TASKS_CLOSED`: durable tasks (see `PermanentTaskError`, `TaskDeadError`).
  * - `TEMPLATE_UNKNOWN`, `TEMPLATE_INVALID`, `TEMPLATE_VARIABLE_MISSING`, `MESSAGE_TOO_LONG`: see `TemplateError`.
+ * - `POOL_CLOSED`: a bot pool was used after `close()`.
+ * - `POOL_TOKEN_MISMATCH`: a bot pool holds the bot under another token (another secret for the same bot id).
+ * - `POOL_BOT_FAILED`: a pooled bot did not start in time, or failed for a reason without a code of its own.
  */
 export type SluiceErrorCode =
     | "UNAUTHORIZED"
@@ -38,7 +41,10 @@ export type SluiceErrorCode =
     | "TASK_DEAD"
     | "TASK_HANDLER_MISSING"
     | "TASKS_CLOSED"
-    | TemplateProblem;
+    | TemplateProblem
+    | "POOL_CLOSED"
+    | "POOL_TOKEN_MISMATCH"
+    | "POOL_BOT_FAILED";
 
 /**
  * Every error sluice throws on purpose is a `SluiceError`: match on `code`

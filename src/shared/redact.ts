@@ -2,9 +2,11 @@
  * Bot tokens look like `123456789:AAH...` (a numeric bot id, a colon, a secret
  * of 30+ URL-safe characters). Anything that may reach a log line or an error
  * message goes through `redactTokens`, so a token never leaves the process
- * even when it sits inside a URL that a network error quoted.
+ * even when it sits inside a URL that a network error quoted. The id is found
+ * after any non-digit, not at a word boundary: in a Bot API URL it follows
+ * `/bot` (`/bot123456789:AAH…/getMe`), where `\b` would not match.
  */
-const TOKEN_PATTERN = /\b(\d{3,}):[A-Za-z0-9_-]{20,}/g;
+const TOKEN_PATTERN = /(?<!\d)(\d+):[A-Za-z0-9_-]{20,}/g;
 
 /** Replaces every bot token in `text` with `<bot id>:<redacted>`. */
 export function redactTokens(text: string): string {

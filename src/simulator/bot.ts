@@ -73,6 +73,8 @@ export interface SentCall extends ApiCall {
 export interface BotStats {
     /** `getUpdates` requests received (including refused ones). */
     getUpdatesCalls: number;
+    /** `getMe` requests received (including those refused with 401 after `sim.revokeToken`). */
+    getMeCalls: number;
     /** Updates pushed into the simulator (including ones filtered by `allowed_updates`). */
     updatesPushed: number;
     /** Updates handed out by `getUpdates`, counting redeliveries. */
@@ -107,12 +109,15 @@ export class BotState {
     readonly callCounts = new Map<string, number>();
     limiter: FloodLimiter;
     webhook: string | undefined;
+    /** `sim.revokeToken` was called: every call is answered 401. */
+    revoked = false;
     commands: unknown[] = [];
     /** A scheduled wake-up of the held poll, so many pushes in one tick answer it once. */
     wake: NodeJS.Immediate | undefined;
     private serial = 0;
     readonly counters = {
         getUpdatesCalls: 0,
+        getMeCalls: 0,
         updatesPushed: 0,
         updatesDelivered: 0,
         calls: 0,

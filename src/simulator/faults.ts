@@ -46,10 +46,29 @@ export interface FailNextOptions {
     token?: string;
 }
 
+/**
+ * A one-shot delay for `sim.delayNext(method, options)`: the next `count`
+ * calls of the method are served normally, but only after `delayMs` (a
+ * `getMe` that hangs while a bot starts, a slow `sendMessage`).
+ */
+export interface DelayNextOptions {
+    /** How long each call waits before it is served, in ms. */
+    delayMs: number;
+    /** How many calls wait. @default 1 */
+    count?: number;
+    /** Only calls with this bot token wait. @default every bot */
+    token?: string;
+}
+
 /** What the fault injector decided for one call. */
 export type Fault = { kind: "drop" } | { kind: "error"; status: number; description: string; parameters?: Record<string, unknown> };
 
 interface Pending extends FailNextOptions {
+    method: string;
+    remaining: number;
+}
+
+interface PendingDelay extends DelayNextOptions {
     method: string;
     remaining: number;
 }
@@ -78,6 +97,7 @@ export class FaultInjector {
     private methods: ReadonlySet<string> | undefined;
     private random: Random = seededRandom();
     private readonly pending: Pending[] = [];
+    private readonly delays: PendingDelay[] = [];
 
     constructor(faults: Faults = {}) {
         this.set(faults);
@@ -110,6 +130,29 @@ export class FaultInjector {
             throw new InvalidOptionError("failNext count", `expected a positive integer, got ${remaining}`);
         }
         this.pending.push({ ...options, method: method.toLowerCase(), remaining });
+    }
+
+    /** Queues a one-shot delay of `method` (`"*"` for any method). */
+    delayNext(method: string, options: DelayNextOptions): void {
+        const remaining = options.count ?? 1;
+        if (!(Number.isInteger(remaining) && remaining > 0)) {
+            throw new InvalidOptionError("delayNext count", `expected a positive integer, got ${remaining}`);
+        }
+        if (!(options.delayMs >= 0)) throw new InvalidOptionError("delayNext delayMs", `expected a number >= 0, got ${options.delayMs}`);
+        this.delays.push({ ...options, method: method.toLowerCase(), remaining });
+    }
+
+    /** How long this call waits before it is served (0: not at all); consumes one-shot delays. */
+    delayFor(method: string, token: string): number {
+        if (this.delays.length === 0) return 0;
+        const lower = method.toLowerCase();
+        const index = this.delays.findIndex(
+            (d) => (d.method === "*" || d.method === lower) && (d.token === undefined || d.token === token),
+        );
+        if (index < 0) return 0;
+        const delay = this.delays[index] as PendingDelay;
+        if (--delay.remaining === 0) this.delays.splice(index, 1);
+        return delay.delayMs;
     }
 
     /** Whether anything can fail or be delayed at all (lets the hot path skip the rest). */

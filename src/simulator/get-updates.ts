@@ -84,6 +84,13 @@ export class UpdateFeed {
         if (dropPending) bot.queue.dropPending();
     }
 
+    /** The bot's token was revoked: its held poll, if any, is answered 401 at once. */
+    revoke(bot: BotState): void {
+        bot.revoked = true;
+        const held = bot.poll.take();
+        if (held !== undefined) this.replies.reply(held.res, "getUpdates", 401, errorBody(401, "Unauthorized"));
+    }
+
     /** Lets go of every held poll and pending wake-up; the simulator is closing. */
     close(bots: Iterable<BotState>): void {
         this.closed = true;

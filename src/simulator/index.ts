@@ -6,7 +6,7 @@
 export type { ApiCall, BotStats, CreateBotOptions, SentCall, SentResult, SimulatedBot } from "./bot.js";
 export type { ChatState, ChatType } from "./chats.js";
 export type { SimulatorEvents } from "./events.js";
-export type { FailNextOptions, Faults } from "./faults.js";
+export type { DelayNextOptions, FailNextOptions, Faults } from "./faults.js";
 export type { FloodLimits } from "./flood-limits.js";
 export type { UploadedFile } from "./http.js";
 export type { RemoteSimulatorOptions } from "./protocol.js";

@@ -28,6 +28,8 @@ export const REMOTE_OPERATIONS = [
     "setLimits",
     "setFaults",
     "failNext",
+    "delayNext",
+    "revokeToken",
     "waitForCalls",
     "waitForDrain",
 ] as const;

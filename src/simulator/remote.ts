@@ -4,7 +4,7 @@ import { SluiceError } from "../shared/errors.js";
 import { siblingModule } from "../shared/sibling-module.js";
 import type { ApiCall, BotStats, CreateBotOptions, SentCall, SimulatedBot } from "./bot.js";
 import type { ChatState } from "./chats.js";
-import type { FailNextOptions, Faults } from "./faults.js";
+import type { DelayNextOptions, FailNextOptions, Faults } from "./faults.js";
 import type { FloodLimits } from "./flood-limits.js";
 import type { RemoteOperation, RemoteRequest, RemoteResponse, RemoteSimulatorOptions } from "./protocol.js";
 import type { UpdateInput } from "./update-queue.js";
@@ -139,6 +139,14 @@ export class RemoteSimulator {
     /** See {@link Simulator.failNext}. */
     failNext(method: string, options?: FailNextOptions): Promise<void> {
         return this.call("failNext", method, options);
+    }
+    /** See {@link Simulator.delayNext}. */
+    delayNext(method: string, options: DelayNextOptions): Promise<void> {
+        return this.call("delayNext", method, options);
+    }
+    /** See {@link Simulator.revokeToken}. */
+    revokeToken(token: string): Promise<void> {
+        return this.call("revokeToken", token);
     }
     /** See {@link Simulator.waitForCalls}. */
     waitForCalls(token: string, count: number, options?: WaitOptions & { method?: string }): Promise<ApiCall[]> {

@@ -20,7 +20,11 @@ export class Replies {
 
     /** Runs `action` (an answer, or hanging up) after the injected latency for `method`; at once without. */
     later(method: string, action: () => void): void {
-        const delay = this.faults.active ? this.faults.latencyMs(method) : 0;
+        this.afterMs(this.faults.active ? this.faults.latencyMs(method) : 0, action);
+    }
+
+    /** Runs `action` after `delay` ms; at once for 0. */
+    afterMs(delay: number, action: () => void): void {
         if (delay <= 0) {
             action();
             return;

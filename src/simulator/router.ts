@@ -68,11 +68,20 @@ export class Router {
         const bot = this.parts.bots.get(decodeURIComponent(route[1] as string));
         if (bot === undefined) return writeJson(res, 401, errorBody(401, "Unauthorized"));
         const method = findMethod(route[2] as string);
+        if (method?.name === "getMe") bot.counters.getMeCalls++;
+        if (bot.revoked) return writeJson(res, 401, errorBody(401, "Unauthorized"));
         if (method === undefined) return writeJson(res, 404, errorBody(404, "Not Found"));
+        const delay = this.parts.faults.delayFor(method.name, bot.account.token);
+        this.parts.replies.afterMs(delay, () => this.serveMethod(bot, method, payload, req, res));
+    }
+
+    /** Serves a call to a known method of a registered bot: an injected fault, `getUpdates`, or the method's answer. */
+    private serveMethod(bot: BotState, method: Method, payload: Payload, req: IncomingMessage, res: ServerResponse): void {
+        if (res.destroyed || req.socket.destroyed) return; // the client gave up while the call was delayed
         const at = this.parts.clock();
         if (this.injectFault(bot, method.name, payload, at, req, res)) return;
-        if (method.kind === "longPoll") return this.parts.feed.getUpdates(bot, payload, res);
-        this.answerCall(bot, method, payload, at, res);
+        if (method.kind === "longPoll") this.parts.feed.getUpdates(bot, payload, res);
+        else this.answerCall(bot, method, payload, at, res);
     }
 
     /** Fails the call as the fault injector decides, if it does; `true` when it did. */

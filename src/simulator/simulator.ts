@@ -13,7 +13,7 @@ import { type ApiCall, BotState, type BotStats, type CreateBotOptions, type Sent
 import { CallLog } from "./call-log.js";
 import { type ChatState, inferChatType } from "./chats.js";
 import { SimulatorEmitter, type SimulatorEvents } from "./events.js";
-import { type FailNextOptions, FaultInjector, type Faults } from "./faults.js";
+import { type DelayNextOptions, type FailNextOptions, FaultInjector, type Faults } from "./faults.js";
 import { FloodLimiter, type FloodLimits } from "./flood-limits.js";
 import { UpdateFeed } from "./get-updates.js";
 import { newIdentity } from "./identity.js";
@@ -250,6 +250,15 @@ export class Simulator {
         this.feed.deleteWebhook(this.bot(token), options.dropPendingUpdates);
     }
 
+    /**
+     * Revokes the bot's token, as @BotFather's `/revoke` does: from now on
+     * every call with it is answered 401 Unauthorized, a held long poll at
+     * once. Its counters stay readable (`getMeCalls` keeps counting).
+     */
+    revokeToken(token: string): void {
+        this.feed.revoke(this.bot(token));
+    }
+
     /** Makes calls into `chatId` fail with 403 `Forbidden: bot was blocked by the user`. */
     blockChat(token: string, chatId: number | string): void {
         this.setChatState(token, chatId, "blocked");
@@ -290,6 +299,22 @@ export class Simulator {
         const canonical = method === "*" ? "*" : findMethod(method)?.name;
         if (canonical === undefined) throw new InvalidOptionError("method", `\`${method}\` is not a Bot API method`);
         this.faults.failNext(canonical, options);
+    }
+
+    /**
+     * Makes the next call(s) of `method` (`"*"`: any method) wait `delayMs`
+     * before they are served as usual: a `getMe` that hangs while a bot
+     * starts, a slow send. A client that gives up meanwhile gets nothing.
+     *
+     * @example
+     * ```ts
+     * sim.delayNext("getMe", { delayMs: 30_000, token });
+     * ```
+     */
+    delayNext(method: string, options: DelayNextOptions): void {
+        const canonical = method === "*" ? "*" : findMethod(method)?.name;
+        if (canonical === undefined) throw new InvalidOptionError("method", `\`${method}\` is not a Bot API method`);
+        this.faults.delayNext(canonical, options);
     }
 
     // ------------------------------------------------------------- waiting
