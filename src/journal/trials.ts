@@ -48,6 +48,8 @@ const TRIAL_GROUPS = 4;
 export class Trials {
     /** Suspects not tried yet, with the deaths they were running at. */
     private readonly untried: Map<number, number>;
+    /** How many suspects this life began with at each number of deaths (a tier). */
+    private readonly tierSizes = new Map<number, number>();
     private readonly timing: Required<Omit<TrialTiming, "random">>;
     /** Suspects whose turn has come in their lanes: waiting for a trial. */
     private readonly ready = new Map<number, () => void>();
@@ -72,6 +74,7 @@ export class Trials {
         timing: TrialTiming = {},
     ) {
         this.untried = new Map(suspects);
+        for (const deaths of suspects.values()) this.tierSizes.set(deaths, (this.tierSizes.get(deaths) ?? 0) + 1);
         this.timing = {
             windowMs: timing.windowMs ?? 1_000,
             drainLimitMs: timing.drainLimitMs ?? 10_000,
@@ -160,15 +163,16 @@ export class Trials {
     }
 
     /**
-     * A quarter of the most suspected (those with the most deaths among the
-     * untried): a group that died in the last life is split in four in this
-     * one, down to one, whatever else waits to be tried.
+     * A quarter of the most suspected tier (those with the most deaths among
+     * the untried) as the life began: a group that died in the last life is
+     * split in four in this one, down to one, whatever else waits to be
+     * tried. Counted at the start of the life, not of what is left, so a tier
+     * takes four trials, not a shrinking quarter of a quarter (a dozen for a
+     * hundred suspects: a life of trials after kills during recovery).
      */
     private groupSize(): number {
         const most = Math.max(...this.untried.values());
-        let tier = 0;
-        for (const deaths of this.untried.values()) if (deaths === most) tier++;
-        return Math.ceil(tier / TRIAL_GROUPS);
+        return Math.ceil(this.tierSizes.get(most)! / TRIAL_GROUPS);
     }
 
     private beginTrial(kind: TrialKind): void {
