@@ -16,6 +16,7 @@
 export { type AdminServer, type AdminServerOptions, type AdminSettings, createAdminServer } from "./admin/admin-server.js";
 // The admin HTTP API.
 export type { AdminTarget } from "./admin/admin-target.js";
+export { type Cluster, type ClusterOptions, type ClusterStatus, joinCluster } from "./cluster/cluster.js";
 export type { Judgement } from "./journal/attempts.js";
 // The journal and its store.
 export type { JournalHandle, JournalOptions, QuarantinedUpdate } from "./journal/journal.js";

@@ -1,10 +1,13 @@
+import type { Transformer } from "grammy";
 import { type AdminServer, type AdminSettings, checkAdminSettings, createAdminServer } from "../admin/admin-server.js";
+import type { Cluster, ClusterBot } from "../cluster/cluster.js";
 import type { Journal, JournalHandle, JournalOptions } from "../journal/journal.js";
 import { Replay } from "../journal/replay.js";
 import { apiTimingTransformer } from "../metrics/api-metrics.js";
 import { type Metrics, type MetricsOption, metricsOf } from "../metrics/registry.js";
 import { UpdateMetrics } from "../metrics/update-metrics.js";
 import type { Outbox } from "../outbox/outbox.js";
+import { keysFrom } from "../runner/constraint.js";
 import { type BotAdapter, createUpdateFetcher, type RunnerOptions } from "../runner/fetcher.js";
 import { createRunner, type RunnerHandle } from "../runner/runner.js";
 import { createConcurrentSink, type SinkOptions } from "../runner/sink.js";
@@ -13,7 +16,7 @@ import { botIdOfToken } from "../shared/bot-id.js";
 import { InvalidOptionError, SluiceError } from "../shared/errors.js";
 import { componentLogger, type Logger } from "../shared/logger.js";
 import { chatIdOfUpdate } from "../shared/update-chat.js";
-import { runInUpdateScope } from "../shared/update-scope.js";
+import { currentUpdateScope, runInUpdateScope } from "../shared/update-scope.js";
 import type { Store } from "../store/store.js";
 import type { Tasks, TasksSettings } from "../tasks/tasks.js";
 import { openPersistence, type RunOutboxOptions, transformableApi } from "./persistence.js";
@@ -37,6 +40,13 @@ export interface RunOptions<Y> {
      * opened and closed by `run`; an opened store stays open.
      */
     store?: string | Store;
+    /**
+     * Take part in a cluster (see `joinCluster`): the same code on every
+     * node; one node polls, every node handles its partitions' chats. The
+     * updates live in Redis streams, in place of the journal.
+     * @default none
+     */
+    cluster?: Cluster;
     /** Journal settings (with `store`). */
     journal?: Omit<JournalOptions, "logger">;
     /**
@@ -144,11 +154,15 @@ export function run<Y extends { update_id: number }, R>(bot: BotAdapter<Y, R>, o
             },
         });
 
-    const fetchUpdates = createUpdateFetcher(bot, {
-        ...options.runner,
-        logger: options.logger ?? options.runner?.logger,
-        offset: journal?.offset ?? options.runner?.offset,
+    const fetcherFrom = (offset: number | undefined) =>
+        createUpdateFetcher(bot, { ...options.runner, logger: options.logger ?? options.runner?.logger, offset });
+    const fetchUpdates = fetcherFrom(journal?.offset ?? options.runner?.offset);
+    const clustered: ClusterBot<Y> | undefined = options.cluster?.attach<Y>({
+        botId: botIdOfToken(bot.token, "cluster"),
+        fetcherFrom,
+        keyOf: clusterKeyOf(options.sink?.constraint),
     });
+    if (clustered !== undefined) transformableApi(bot, "cluster").config.use(fencedCalls(clustered));
     let initialized = false;
     const source = createSource(
         {
@@ -162,6 +176,7 @@ export function run<Y extends { update_id: number }, R>(bot: BotAdapter<Y, R>, o
                 }
                 const replayed = replay?.next(batchSize);
                 if (replayed !== undefined) return replayed;
+                if (clustered !== undefined) return clustered.next(batchSize, signal);
                 const updates = await fetchUpdates(batchSize, signal);
                 updateMetrics?.fetched(updates.length);
                 // Written before the next getUpdates, which is what confirms this batch to Telegram.
@@ -183,12 +198,17 @@ export function run<Y extends { update_id: number }, R>(bot: BotAdapter<Y, R>, o
      * ended the process (see update-scope.ts).
      */
     const handleUpdate =
-        persistence === undefined
+        persistence === undefined && clustered === undefined
             ? (update: Y) => bot.handleUpdate(update)
-            : (update: Y) => runInUpdateScope(persistence.botId, update.update_id, () => bot.handleUpdate(update));
+            : (update: Y) => runInUpdateScope(botIdOfToken(bot.token, "cluster"), update.update_id, () => bot.handleUpdate(update));
     const timeout = options.sink?.timeout;
     // Without a journal there is nothing to record: the bot's own handleUpdate, no wrapper.
-    const consume = replay === undefined ? handleUpdate : (update: Y) => replay.handle(update.update_id, () => handleUpdate(update));
+    const consume =
+        replay !== undefined
+            ? (update: Y) => replay.handle(update.update_id, () => handleUpdate(update))
+            : clustered !== undefined
+              ? (update: Y) => settled(handleUpdate(update), () => clustered.done(update))
+              : handleUpdate;
     const sink = createConcurrentSink<Y, R>(
         { consume: updateMetrics === undefined ? consume : updateMetrics.measured(consume) },
         async (error) => {
@@ -219,8 +239,9 @@ export function run<Y extends { update_id: number }, R>(bot: BotAdapter<Y, R>, o
             await admin?.then((server) => server.close()).catch(() => {});
             // The journal closes below; its gauges must not be read after that.
             if (persistence !== undefined) updateMetrics?.close();
-            if (requested) await confirmHandled();
-            else log.error({ err: error }, "polling stopped for good");
+            if (requested && clustered === undefined) await confirmHandled();
+            else if (!requested) log.error({ err: error }, "polling stopped for good");
+            await clustered?.detach();
             // Sends still in flight at the stop's deadline are cancelled; they stay queued for the next start.
             await persistence?.close(Math.max(0, deadline - performance.now()));
             closedAtStop = persistence !== undefined;
@@ -310,6 +331,9 @@ function journalHandle<Y extends { update_id: number }>(
  */
 function checkRunOptions<Y>(options: RunOptions<Y>): void {
     if (options.admin !== undefined) checkAdminSettings(options.admin);
+    if (options.cluster !== undefined && options.store !== undefined) {
+        throw new InvalidOptionError("store", "in a cluster, updates are kept in Redis streams instead of a journal; remove `store`");
+    }
     if (options.store !== undefined && options.runner?.offset !== undefined) {
         throw new InvalidOptionError("runner.offset", "with `store`, the journal keeps the offset to resume from; remove `runner.offset`");
     }
@@ -318,6 +342,43 @@ function checkRunOptions<Y>(options: RunOptions<Y>): void {
             "runner.logger",
             "`logger` is the logger of everything `run` starts; pass your logger once, as `logger`",
         );
+    }
+}
+
+/**
+ * The key that places an update in a cluster's partition: the first key of
+ * the sink's constraint (the chat, by default), or the update id for an
+ * update without one (it needs no order).
+ */
+function clusterKeyOf<Y extends { update_id: number }>(constraint: ((update: Y) => string | string[] | undefined) | false | undefined) {
+    return (update: Y): string =>
+        (constraint ? keysFrom(constraint(update))[0] : String(chatIdOfUpdate(update) ?? "")) || `u${update.update_id}`;
+}
+
+/**
+ * Refuses every Bot API call of a handler whose partition passed to another
+ * node meanwhile (this node was paused or cut off): the new owner handles
+ * the update again, and a stale copy must not send beside it.
+ */
+function fencedCalls(clustered: ClusterBot<unknown>): Transformer {
+    return (previous, method, payload, signal) => {
+        const scope = currentUpdateScope();
+        if (scope !== undefined && clustered.isFenced(scope.updateId)) {
+            throw new SluiceError(
+                "CLUSTER_FENCED",
+                `Refused ${method}: update ${scope.updateId} now belongs to another cluster node, which handles it again.`,
+            );
+        }
+        return previous(method, payload, signal);
+    };
+}
+
+/** Calls `then` once `work` settled, and settles as `work` did. */
+async function settled<T>(work: Promise<T>, then: () => Promise<void>): Promise<T> {
+    try {
+        return await work;
+    } finally {
+        await then();
     }
 }
 

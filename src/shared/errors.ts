@@ -17,6 +17,9 @@
  * - `POOL_CLOSED`: a bot pool was used after `close()`.
  * - `POOL_TOKEN_MISMATCH`: a bot pool holds the bot under another token (another secret for the same bot id).
  * - `POOL_BOT_FAILED`: a pooled bot did not start in time, or failed for a reason without a code of its own.
+ * - `CLUSTER_UNREACHABLE`: `joinCluster` could not reach Redis.
+ * - `CLUSTER_BOT_TWICE`: a bot was run twice on one cluster node.
+ * - `CLUSTER_FENCED`: a handler's update passed to another cluster node meanwhile; its calls are refused.
  */
 export type SluiceErrorCode =
     | "UNAUTHORIZED"
@@ -44,7 +47,10 @@ export type SluiceErrorCode =
     | TemplateProblem
     | "POOL_CLOSED"
     | "POOL_TOKEN_MISMATCH"
-    | "POOL_BOT_FAILED";
+    | "POOL_BOT_FAILED"
+    | "CLUSTER_UNREACHABLE"
+    | "CLUSTER_BOT_TWICE"
+    | "CLUSTER_FENCED";
 
 /**
  * Every error sluice throws on purpose is a `SluiceError`: match on `code`

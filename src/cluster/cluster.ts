@@ -1,0 +1,250 @@
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import { Redis } from "ioredis";
+import type { UpdateFetcher } from "../runner/fetcher.js";
+import { InvalidOptionError, SluiceError } from "../shared/errors.js";
+import { componentLogger, type Logger } from "../shared/logger.js";
+import { wholeNumber } from "../shared/options.js";
+import { PartitionConsumer } from "./consumer.js";
+import { ClusterKeys } from "./keys.js";
+import { LeaseKeeper } from "./lease-keeper.js";
+import { Membership } from "./membership.js";
+import { ownerOf } from "./partitioning.js";
+import { ClusterPoller } from "./poller.js";
+import { clusterScripts } from "./scripts.js";
+
+/** How a node joins a cluster. */
+export interface ClusterOptions {
+    /** The Redis every node shares: a `redis://` URL. */
+    redis: string;
+    /** The cluster's name: nodes with the same name (on the same Redis) share the work. @default "sluice" */
+    name?: string;
+    /** Partitions of each bot's updates (by chat); the same on every node. More than nodes, so work spreads evenly. @default 64 */
+    partitions?: number;
+    /** A lease's time to live (ms): a dead node's polling and partitions move on within about this long. @default 4000 */
+    leaseMs?: number;
+    /** Deliveries of one update (each ended by a node's death) before it goes to the cluster's dead letters. @default 3 */
+    maxAttempts?: number;
+    /** This node's id in the cluster. @default `<hostname>-<pid>-<random>` */
+    nodeId?: string;
+    /** Leave the cluster gracefully on SIGINT and SIGTERM. @default true */
+    signals?: boolean;
+    /** @default sluice's logger */
+    logger?: Logger;
+}
+
+/** What a node sees of the cluster (`cluster.status()`, the admin API's `/v1/status`). */
+export interface ClusterStatus {
+    name: string;
+    node: string;
+    /** The live nodes, by their heartbeats. */
+    nodes: string[];
+    /** The partitions this node holds. */
+    partitions: number[];
+    /** Every lease this node holds: `p:<partition>` and `poller:<bot id>`. */
+    leases: string[];
+}
+
+/** A node's membership of a cluster (see `joinCluster`). */
+export interface Cluster {
+    readonly name: string;
+    readonly nodeId: string;
+    readonly partitions: number;
+    /** What this node holds, and who else is alive. */
+    status(): ClusterStatus;
+    /**
+     * Leaves gracefully: hands every lease over after the work under it
+     * finished (the other nodes take over within about a second), then
+     * closes the connections. SIGINT and SIGTERM do this by default.
+     */
+    leave(): Promise<void>;
+    /** @internal How `run` takes part: the bot's poller (where placed) and its partitions' updates. */
+    attach<Y extends { update_id: number }>(bot: ClusterBotOptions<Y>): ClusterBot<Y>;
+}
+
+/** @internal What `run` gives the cluster of a bot. */
+export interface ClusterBotOptions<Y> {
+    botId: number;
+    /** A `getUpdates` fetcher resuming from `offset`. */
+    fetcherFrom: (offset: number) => UpdateFetcher<Y>;
+    /** The update's constraint key: a chat's updates share a partition. */
+    keyOf: (update: Y) => string;
+}
+
+/** @internal A bot's part in the cluster on this node. */
+export interface ClusterBot<Y> {
+    next(limit: number, signal: AbortSignal): Promise<Y[]>;
+    done(update: Y): Promise<void>;
+    /** Whether the handler of `updateId` runs under a partition lease this node no longer holds. */
+    isFenced(updateId: number): boolean;
+    detach(): Promise<void>;
+}
+
+/**
+ * Joins a cluster of nodes that share bots through Redis: the same code on
+ * every node. For each bot, one node polls (a fenced lease) and appends the
+ * updates to partition streams by chat; each node handles the partitions it
+ * holds leases on, placed by rendezvous hashing over the live nodes.
+ */
+export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
+    if (typeof options.redis !== "string" || !/^rediss?:\/\//.test(options.redis)) {
+        throw new InvalidOptionError("redis", "give the Redis URL every node shares, such as redis://127.0.0.1:6379");
+    }
+    const name = options.name ?? "sluice";
+    if (!/^[\w.-]{1,64}$/.test(name)) throw new InvalidOptionError("name", "use 1 to 64 letters, digits, dots, dashes or underscores");
+    const partitions = wholeNumber("partitions", options.partitions, 64);
+    const leaseMs = wholeNumber("leaseMs", options.leaseMs, 4_000);
+    if (leaseMs < 500) throw new InvalidOptionError("leaseMs", "a lease shorter than 500 ms cannot be renewed reliably; use 4000 or so");
+    const maxAttempts = wholeNumber("maxAttempts", options.maxAttempts, 3);
+    const nodeId = options.nodeId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
+    const log = componentLogger("cluster", options.logger).child({ node: nodeId });
+
+    const connect = () => new Redis(options.redis, { lazyConnect: true, maxRetriesPerRequest: null });
+    const redis = connect();
+    try {
+        await redis.connect();
+    } catch (error) {
+        redis.disconnect();
+        throw new SluiceError(
+            "CLUSTER_UNREACHABLE",
+            `Could not reach Redis at ${redactUrl(options.redis)}: ${(error as Error).message}. Is redis-server running?`,
+            {
+                cause: error,
+            },
+        );
+    }
+    redis.on("error", (error) => {
+        if (leaving === undefined) log.warn({ err: error }, "Redis connection error; work fenced by leases stops if this lasts");
+    });
+    const subscriber = connect();
+    const readers: Redis[] = [];
+    const keys = new ClusterKeys(name);
+    const scripts = clusterScripts(redis);
+    const pollers = new Map<number, ClusterPoller<{ update_id: number }>>();
+    const consumers = new Set<PartitionConsumer<{ update_id: number }>>();
+    let membership: Membership;
+    let leaving: Promise<void> | undefined;
+    const keeper = new LeaseKeeper(
+        scripts,
+        nodeId,
+        { ttlMs: leaseMs },
+        (resource) =>
+            resource.startsWith("p:") ? keys.partitionLease(Number(resource.slice(2))) : keys.pollerLease(Number(resource.slice(7))),
+        (lease) => keys.epoch(lease),
+        log,
+        () => void membership.announce(),
+    );
+    /** The leases placed on this node: its partitions, and the pollers of its bots placed here. */
+    const place = (live: readonly string[]) => {
+        if (!live.includes(nodeId)) return keeper.place([]);
+        const resources = [
+            ...Array.from({ length: partitions }, (_, partition) => `p:${partition}`),
+            ...[...pollers.keys()].map((botId) => `poller:${botId}`),
+        ];
+        keeper.place(resources.filter((resource) => ownerOf(resource, live) === nodeId));
+    };
+    membership = new Membership(redis, subscriber, scripts, keys, nodeId, log, place);
+    await subscriber.connect();
+    await membership.join();
+
+    const removeSignals = options.signals === false ? () => {} : leaveOnSignals(() => cluster.leave());
+    const cluster: Cluster = {
+        name,
+        nodeId,
+        partitions,
+        status: () => {
+            const leases = keeper.holding().sort();
+            return {
+                name,
+                node: nodeId,
+                nodes: [...membership.nodes],
+                partitions: leases
+                    .filter((lease) => lease.startsWith("p:"))
+                    .map((lease) => Number(lease.slice(2)))
+                    .sort((a, b) => a - b),
+                leases,
+            };
+        },
+        leave: () => {
+            leaving ??= (async () => {
+                removeSignals();
+                await membership.leave();
+                await keeper.close();
+                for (const consumer of consumers) await consumer.close();
+                for (const poller of pollers.values()) await poller.close();
+                await Promise.all([redis, subscriber, ...readers].map((connection) => connection.quit().catch(() => {})));
+                log.info("left the cluster");
+            })();
+            return leaving;
+        },
+        attach: <Y extends { update_id: number }>(bot: ClusterBotOptions<Y>): ClusterBot<Y> => {
+            if (pollers.has(bot.botId))
+                throw new SluiceError(
+                    "CLUSTER_BOT_TWICE",
+                    `Bot ${bot.botId} already runs on this cluster node; stop it before running it again.`,
+                );
+            const botLog = log.child({ botId: bot.botId });
+            const resource = `poller:${bot.botId}`;
+            const poller = new ClusterPoller<Y>(
+                redis,
+                scripts,
+                keys,
+                keeper,
+                resource,
+                bot.botId,
+                partitions,
+                bot.fetcherFrom,
+                bot.keyOf,
+                botLog,
+            );
+            const reader = connect();
+            readers.push(reader);
+            const consumer = new PartitionConsumer<Y>(
+                redis,
+                reader,
+                scripts,
+                keys,
+                keeper,
+                bot.botId,
+                partitions,
+                nodeId,
+                maxAttempts,
+                botLog,
+            );
+            pollers.set(bot.botId, poller as unknown as ClusterPoller<{ update_id: number }>);
+            consumers.add(consumer as unknown as PartitionConsumer<{ update_id: number }>);
+            const unlisten = keeper.listen(resource, poller);
+            place(membership.nodes);
+            return {
+                next: (limit, signal) => consumer.next(limit, signal),
+                done: (update) => consumer.done(update),
+                isFenced: (updateId) => consumer.isFenced(updateId),
+                detach: async () => {
+                    unlisten();
+                    await poller.close();
+                    await consumer.close();
+                    pollers.delete(bot.botId);
+                    consumers.delete(consumer as unknown as PartitionConsumer<{ update_id: number }>);
+                    place(membership.nodes);
+                },
+            };
+        },
+    };
+    return cluster;
+}
+
+/** The URL without its password, for messages. */
+function redactUrl(url: string): string {
+    return url.replace(/\/\/([^@/]*)@/, "//***@");
+}
+
+/** Leaves on the first SIGINT or SIGTERM (the process' other handlers, such as `run`'s stop, run too). */
+function leaveOnSignals(leave: () => Promise<void>): () => void {
+    const onSignal = () => void leave();
+    process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
+    return () => {
+        process.off("SIGINT", onSignal);
+        process.off("SIGTERM", onSignal);
+    };
+}
