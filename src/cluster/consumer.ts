@@ -72,10 +72,12 @@ export class PartitionConsumer<Y extends { update_id: number }> {
     async next(limit: number, signal: AbortSignal): Promise<Y[]> {
         this.reading ??= this.read();
         while (this.ready.length === 0 && !signal.aborted && !this.closed) {
+            let onAbort = () => {};
             await new Promise<void>((resolve) => {
-                this.wake = resolve;
-                signal.addEventListener("abort", () => resolve(), { once: true });
+                this.wake = onAbort = resolve;
+                signal.addEventListener("abort", onAbort, { once: true });
             });
+            signal.removeEventListener("abort", onAbort);
         }
         const batch: Y[] = [];
         while (batch.length < limit && this.ready.length > 0) {
