@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it, type TestContext } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
 import { Redis } from "ioredis";
-import { joinCluster } from "../src/index.js";
+import { ownerOf, partitionOf } from "../src/cluster/partitioning.js";
 import { startRig, type TestRig, until } from "./helpers/bots.js";
 import { type Child, spawnScript } from "./helpers/child.js";
 
@@ -66,12 +66,16 @@ function startNode(cluster: string, id: string, env: Record<string, string> = {}
 /** Feeds `perSecond` messages a second over `chats` chats until stopped; returns the ids pushed so far. */
 function feed(perSecond: number, chats: number) {
     const pushed: number[] = [];
+    const pushedAt = new Map<number, number>();
     let chat = 0;
     const timer = setInterval(() => {
-        for (let i = 0; i < perSecond / 50; i++)
-            pushed.push(rig!.sim.pushMessage(rig!.token, { chatId: 1 + (chat++ % chats), text: "x" }).update_id);
+        for (let i = 0; i < perSecond / 50; i++) {
+            const id = rig!.sim.pushMessage(rig!.token, { chatId: 1 + (chat++ % chats), text: "x" }).update_id;
+            pushed.push(id);
+            pushedAt.set(id, performance.now());
+        }
     }, 20);
-    return { pushed, stop: () => clearInterval(timer) };
+    return { pushed, pushedAt, stop: () => clearInterval(timer) };
 }
 
 const startsOf = (nodes: NodeRecord[]) =>
@@ -122,6 +126,12 @@ function assertDelivery(t: TestContext, nodes: NodeRecord[], pushed: number[], l
     return { repeated };
 }
 
+/** Updates the node had started and not ended when it resumed: its handlers from the stale epoch. */
+function staleIds(node: NodeRecord, resumedAt: number): Set<number> {
+    const ended = new Set(node.events.filter((e) => e.kind === "e" && e.at < resumedAt).map((e) => e.updateId));
+    return new Set(node.events.filter((e) => e.kind === "s" && e.at < resumedAt && !ended.has(e.updateId)).map((e) => e.updateId));
+}
+
 const p99 = (values: number[]) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.ceil(values.length * 0.99) - 1)]!;
 
 describe("the cluster on Redis", () => {
@@ -170,5 +180,117 @@ describe("the cluster on Redis", () => {
         t.diagnostic(`failover after killing the poller (ms): ${failovers.map((ms) => Math.round(ms)).join(" ")}`);
         assert.ok(failovers.length >= 5);
         assert.ok(p99(failovers) <= 7_000, `failover p99 ${Math.round(p99(failovers))} ms, at most 7 s`);
+    });
+
+    it("hands polling and partitions over within a second when the polling node leaves gracefully", async (t) => {
+        rig = await startRig();
+        const cluster = newCluster();
+        const nodes = ["g0", "g1", "g2"].map((id) => startNode(cluster, id));
+        await until(() => nodes.every((node) => node.ready) && poller(nodes) !== undefined, 20_000, "three nodes and a poller");
+        const updates = feed(200, 200);
+        await delay(1_500);
+        const leaving = poller(nodes)!;
+        const leftAt = performance.now();
+        leaving.child.process.kill("SIGTERM");
+        assert.equal((await leaving.child.exit)[0], 0);
+        await delay(2_000);
+        updates.stop();
+        await until(() => updates.pushed.every((id) => endedIn(nodes).has(id)), 15_000, "every update to be handled");
+        const startsAround = startsOf(nodes).filter((start) => start.at > leftAt - 500);
+        const gap = Math.max(...startsAround.slice(1).map((start, i) => start.at - startsAround[i]!.at));
+        await stopAll(nodes);
+        const { repeated } = assertDelivery(t, nodes, updates.pushed, "leave");
+        t.diagnostic(`longest pause in handling around the leave: ${Math.round(gap)} ms`);
+        assert.equal(repeated, 0, "a graceful leave finishes what it started: nothing is handled twice");
+        assert.ok(gap <= 1_000, `handling paused ${Math.round(gap)} ms, at most 1 s`);
+    });
+
+    it("fences a node paused for twice its lease: it stands down by itself and nothing it does afterwards counts", async (t) => {
+        rig = await startRig();
+        const cluster = newCluster();
+        const LEASE_MS = 2_000;
+        // Slow handlers, so the paused node holds handlers in the middle of their work.
+        const nodes = ["f0", "f1"].map((id) => startNode(cluster, id, { LEASE_MS: String(LEASE_MS), WORK_MS: "200-400" }));
+        await until(() => nodes.every((node) => node.ready) && poller(nodes) !== undefined, 20_000, "two nodes and a poller");
+        const updates = feed(100, 100);
+        await delay(1_500);
+        const paused = poller(nodes)!;
+        const other = nodes.find((node) => node !== paused)!;
+        const leasesBefore = paused.leases.length;
+        const runningAtPause = paused.events.filter((e) => e.kind === "s").length - paused.events.filter((e) => e.kind === "e").length;
+        paused.child.process.kill("SIGSTOP");
+        await delay(2 * LEASE_MS);
+        const sentBeforeResume = rig.sim.sent(rig.token).length;
+        const resumedAt = performance.now();
+        paused.child.process.kill("SIGCONT");
+        await until(
+            () => paused.leases.length === 0 || paused.leases.every((lease) => other.leases.includes(lease)) === false,
+            1_000,
+        ).catch(() => {});
+        await delay(1_000);
+        updates.stop();
+        await until(() => updates.pushed.every((id) => endedIn(nodes).has(id)), 20_000, "every update to be handled");
+        const staleSends = rig.sim
+            .sent(rig.token)
+            .slice(sentBeforeResume)
+            .filter((call) => call.text?.startsWith(`${paused.id}:`) && staleIds(paused, resumedAt).has(Number(call.text.split(":")[1])));
+        const refused = paused.events.filter((e) => e.kind === "x").length;
+        await stopAll(nodes);
+        t.diagnostic(
+            `paused node held ${leasesBefore} leases and ${runningAtPause} running handlers; after resuming: ${refused} calls refused, ${staleSends.length} stale sends`,
+        );
+        assert.deepEqual(staleSends, [], "no reply of a handler from the stale epoch reached Telegram");
+        assert.ok(refused > 0, "the handlers caught by the pause had their calls refused");
+        assert.equal(rig.sim.stats(rig.token).conflicts <= 1, true, "at most the one getUpdates open at the pause was answered 409");
+        assertDelivery(
+            t,
+            nodes.map((node) => (node === paused ? { ...node, killedAt: resumedAt } : node)),
+            updates.pushed,
+            "pause",
+        );
+    });
+
+    it("moves about a quarter of the partitions to a fourth node, none of them stalled for over a second", async (t) => {
+        rig = await startRig();
+        const cluster = newCluster();
+        const PARTITIONS = 64;
+        const nodes = ["r0", "r1", "r2"].map((id) => startNode(cluster, id, { PARTITIONS: String(PARTITIONS) }));
+        const partitionsOf = (node: NodeRecord) => node.leases.filter((lease) => lease.startsWith("p:"));
+        const placed = (node: NodeRecord) =>
+            partitionsOf(node).length > 0 &&
+            partitionsOf(node).every(
+                (lease) =>
+                    ownerOf(
+                        lease,
+                        nodes.map((n) => n.id),
+                    ) === node.id,
+            ) &&
+            nodes.reduce((sum, n) => sum + partitionsOf(n).length, 0) === PARTITIONS;
+        await until(() => nodes.every(placed), 20_000, "three nodes holding their shares of the partitions");
+        const updates = feed(200, 200);
+        await delay(1_000);
+        const before = new Map(nodes.flatMap((node) => partitionsOf(node).map((lease) => [lease, node.id])));
+        const joinedAt = performance.now();
+        nodes.push(startNode(cluster, "r3", { PARTITIONS: String(PARTITIONS) }));
+        await until(() => partitionsOf(nodes[3]!).length > 0, 15_000, "the fourth node to take partitions");
+        await delay(2_000);
+        updates.stop();
+        await until(() => updates.pushed.every((id) => endedIn(nodes).has(id)), 15_000, "every update to be handled");
+        const after = new Map(nodes.flatMap((node) => partitionsOf(node).map((lease) => [lease, node.id])));
+        const moved = [...before].filter(([lease, owner]) => after.get(lease) !== owner).map(([lease]) => Number(lease.slice(2)));
+        // How long each update of a moved partition, pushed from the join on, waited to start: a stall shows here.
+        const waits = startsOf(nodes)
+            .filter((start) => start.at > joinedAt && moved.includes(partitionOf(String(start.chat), PARTITIONS)))
+            .map((start) => start.at - updates.pushedAt.get(start.updateId)!);
+        await stopAll(nodes);
+        assertDelivery(t, nodes, updates.pushed, "rebalance");
+        const longest = Math.round(Math.max(...waits));
+        t.diagnostic(`moved ${moved.length} of ${PARTITIONS} partitions; longest wait of an update in a moved partition: ${longest} ms`);
+        assert.ok(
+            moved.every((partition) => after.get(`p:${partition}`) === "r3"),
+            "only partitions for the new node moved",
+        );
+        assert.ok(moved.length <= PARTITIONS * (1 / 4 + 0.05), `${moved.length} moved, at most a quarter plus 5%`);
+        assert.ok(waits.length > 100 && longest <= 1_000, "no update of a moved partition waited over a second");
     });
 });

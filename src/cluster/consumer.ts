@@ -43,6 +43,8 @@ export class PartitionConsumer<Y extends { update_id: number }> {
     private readonly unlisten: (() => void)[] = [];
     private wake: (() => void) | undefined;
     private reading: Promise<void> | undefined;
+    /** The blocking read under way: a hand-over waits for it, so nothing it returns is left behind unclaimed. */
+    private readInFlight: Promise<unknown> | undefined;
     private closed = false;
 
     constructor(
@@ -123,9 +125,10 @@ export class PartitionConsumer<Y extends { update_id: number }> {
     /** Stops reading; what was delivered may still be acknowledged. */
     async close(): Promise<void> {
         this.closed = true;
-        for (const unlisten of this.unlisten) unlisten();
         this.wake?.();
+        // Until the last read is back, a hand-over must still wait for it (see the listener's handOver).
         await this.reading;
+        for (const unlisten of this.unlisten) unlisten();
     }
 
     private listenerFor(partition: number): LeaseListener {
@@ -139,6 +142,8 @@ export class PartitionConsumer<Y extends { update_id: number }> {
                 const owned = this.owned.get(partition);
                 if (owned === undefined) return;
                 owned.readable = false;
+                // Entries a read under way returns stay pending under this node, for the next owner to claim.
+                await this.readInFlight;
                 this.dropQueued(partition, owned);
                 if (owned.running > 0) {
                     await new Promise<void>((resolve) => {
@@ -208,7 +213,7 @@ export class PartitionConsumer<Y extends { update_id: number }> {
             }
             try {
                 const streams = readable.map(([partition]) => this.keys.stream(this.botId, partition));
-                const answer = (await this.reader.xreadgroup(
+                const reading = this.reader.xreadgroup(
                     "GROUP",
                     CONSUMER_GROUP,
                     this.node,
@@ -219,7 +224,9 @@ export class PartitionConsumer<Y extends { update_id: number }> {
                     "STREAMS",
                     ...streams,
                     ...streams.map(() => ">"),
-                )) as [string, [string, string[]][]][] | null;
+                );
+                this.readInFlight = reading.catch(() => {});
+                const answer = (await reading) as [string, [string, string[]][]][] | null;
                 for (const [stream, entries] of answer ?? []) {
                     const [partition, owned] = readable[streams.indexOf(stream)]!;
                     // Read under a lease that has since changed hands: the next owner claims these.

@@ -17,6 +17,14 @@ export interface LeaseTiming {
     ttlMs: number;
 }
 
+/**
+ * The share of a lease's time to live its holder keeps for itself: it counts
+ * the lease as lost this much earlier than Redis lets it lapse, so work begun
+ * just before (a blocking read of up to 200 ms, a script on its way) is over
+ * before another node can take the lease.
+ */
+const SAFETY_SHARE = 0.2;
+
 interface Held {
     token: string;
     /** On this process' monotonic clock: past this, the lease may have lapsed in Redis, so it counts as lost. */
@@ -113,7 +121,7 @@ export class LeaseKeeper {
         try {
             const token = await this.scripts.leaseAcquire(lease, this.epochKey(lease), this.node, this.timing.ttlMs);
             if (token === null || this.closed || this.held.has(resource)) return;
-            this.held.set(resource, { token, validUntil: sentAt + this.timing.ttlMs, handingOver: false });
+            this.held.set(resource, { token, validUntil: sentAt + this.timing.ttlMs * (1 - SAFETY_SHARE), handingOver: false });
             this.log.debug({ resource, token }, "lease taken");
             for (const listener of this.listeners.get(resource) ?? []) listener.acquired(token);
         } catch (error) {
@@ -126,7 +134,7 @@ export class LeaseKeeper {
         try {
             const renewed = await this.scripts.leaseRenew(this.leaseKey(resource), held.token, this.timing.ttlMs);
             if (this.held.get(resource) !== held) return;
-            if (renewed === 1) held.validUntil = sentAt + this.timing.ttlMs;
+            if (renewed === 1) held.validUntil = sentAt + this.timing.ttlMs * (1 - SAFETY_SHARE);
             else this.lose(resource, "another tenure holds it");
         } catch (error) {
             // Redis unreachable: keep trying; the deadline on this node's clock decides when the lease is gone.
