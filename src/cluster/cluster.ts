@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import type { UpdateFetcher } from "../runner/fetcher.js";
 import { InvalidOptionError, SluiceError } from "../shared/errors.js";
 import { componentLogger, type Logger } from "../shared/logger.js";
@@ -99,7 +99,9 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
     const nodeId = options.nodeId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
     const log = componentLogger("cluster", options.logger).child({ node: nodeId });
 
-    const connect = () => new Redis(options.redis, { lazyConnect: true, maxRetriesPerRequest: null });
+    // Loaded when a cluster is joined, not with sluice (see "Startup cost" in docs/ARCHITECTURE.md).
+    const { Redis: RedisClient } = await import("ioredis");
+    const connect = (): Redis => new RedisClient(options.redis, { lazyConnect: true, maxRetriesPerRequest: null });
     const redis = connect();
     try {
         await redis.connect();
