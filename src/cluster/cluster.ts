@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import type { Redis } from "ioredis";
 import type { UpdateFetcher } from "../runner/fetcher.js";
 import { InvalidOptionError, SluiceError } from "../shared/errors.js";
 import { componentLogger, type Logger } from "../shared/logger.js";
 import { wholeNumber } from "../shared/options.js";
+import { ClusterConnections } from "./connections.js";
 import { PartitionConsumer } from "./consumer.js";
 import { ClusterKeys } from "./keys.js";
 import { LeaseKeeper } from "./lease-keeper.js";
@@ -99,33 +99,15 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
     const nodeId = options.nodeId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
     const log = componentLogger("cluster", options.logger).child({ node: nodeId });
 
-    // Loaded when a cluster is joined, not with sluice (see "Startup cost" in docs/ARCHITECTURE.md).
-    const { Redis: RedisClient } = await import("ioredis");
-    const connect = (): Redis => new RedisClient(options.redis, { lazyConnect: true, maxRetriesPerRequest: null });
-    const redis = connect();
-    try {
-        await redis.connect();
-    } catch (error) {
-        redis.disconnect();
-        throw new SluiceError(
-            "CLUSTER_UNREACHABLE",
-            `Could not reach Redis at ${redactUrl(options.redis)}: ${(error as Error).message}. Is redis-server running?`,
-            {
-                cause: error,
-            },
-        );
-    }
-    redis.on("error", (error) => {
-        if (leaving === undefined) log.warn({ err: error }, "Redis connection error; work fenced by leases stops if this lasts");
-    });
-    const subscriber = connect();
-    const readers: Redis[] = [];
+    let leaving: Promise<void> | undefined;
+    const connections = await ClusterConnections.open(options.redis, log, () => leaving !== undefined);
+    const redis = connections.main;
+    const subscriber = connections.extra();
     const keys = new ClusterKeys(name);
     const scripts = clusterScripts(redis);
     const pollers = new Map<number, ClusterPoller<{ update_id: number }>>();
     const consumers = new Set<PartitionConsumer<{ update_id: number }>>();
     let membership: Membership;
-    let leaving: Promise<void> | undefined;
     const keeper = new LeaseKeeper(
         scripts,
         nodeId,
@@ -174,7 +156,7 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
                 await keeper.close();
                 for (const consumer of consumers) await consumer.close();
                 for (const poller of pollers.values()) await poller.close();
-                await Promise.all([redis, subscriber, ...readers].map((connection) => connection.quit().catch(() => {})));
+                await connections.close();
                 log.info("left the cluster");
             })();
             return leaving;
@@ -199,8 +181,7 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
                 bot.keyOf,
                 botLog,
             );
-            const reader = connect();
-            readers.push(reader);
+            const reader = connections.extra();
             const consumer = new PartitionConsumer<Y>(
                 redis,
                 reader,
@@ -225,6 +206,7 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
                     unlisten();
                     await poller.close();
                     await consumer.close();
+                    await connections.drop(reader);
                     pollers.delete(bot.botId);
                     consumers.delete(consumer as unknown as PartitionConsumer<{ update_id: number }>);
                     place(membership.nodes);
@@ -233,11 +215,6 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
         },
     };
     return cluster;
-}
-
-/** The URL without its password, for messages. */
-function redactUrl(url: string): string {
-    return url.replace(/\/\/([^@/]*)@/, "//***@");
 }
 
 /** Leaves on the first SIGINT or SIGTERM (the process' other handlers, such as `run`'s stop, run too). */

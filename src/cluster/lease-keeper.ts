@@ -59,7 +59,11 @@ export class LeaseKeeper {
         /** Called when this node gave a lease up, so the next holder takes it at once. */
         private readonly released: () => void,
     ) {
-        this.timer = setInterval(() => void this.tick(), timing.ttlMs / 6);
+        this.timer = setInterval(() => {
+            // Apart from the round: while Redis is unreachable a round waits for its commands, and the deadlines must not.
+            this.expire();
+            void this.tick();
+        }, timing.ttlMs / 6);
         this.timer.unref();
     }
 

@@ -1,5 +1,6 @@
 import { Bot, type BotConfig, type Context, GrammyError } from "grammy";
 import type { Update } from "grammy/types";
+import type { Cluster } from "../cluster/cluster.js";
 import { type RunOptions, run } from "../run/run.js";
 import { stopOnSignals } from "../run/signals.js";
 import { backoffMs } from "../shared/backoff.js";
@@ -14,10 +15,10 @@ import { type PoolBotInfo, PooledBot, type PooledBotHooks, type StartedBot } fro
 
 /**
  * What `run` gets for every bot of a pool: its options but those the pool
- * sets itself. `store`, `signals` and `logger` are the pool's; `admin` is
+ * sets itself. `store`, `cluster`, `signals` and `logger` are the pool's; `admin` is
  * left out because one server per bot would need a port each.
  */
-export type PoolRunOptions = Omit<RunOptions<Update>, "store" | "signals" | "logger" | "admin">;
+export type PoolRunOptions = Omit<RunOptions<Update>, "store" | "cluster" | "signals" | "logger" | "admin">;
 
 /** Options of `createBotPool`. */
 export interface BotPoolOptions<C extends Context = Context> {
@@ -29,6 +30,17 @@ export interface BotPoolOptions<C extends Context = Context> {
      * @default none
      */
     store?: string | Store;
+    /**
+     * Share the pool's bots with the other nodes of a cluster (see
+     * `joinCluster`), in place of `store`: run the same pool with the same
+     * tokens on every node. Each bot is polled by one node (its poller lease
+     * is placed by rendezvous hashing over the live nodes, so bots spread
+     * evenly), its updates are handled on the nodes that hold their chats'
+     * partitions, and a dead node's bots are polled by another within
+     * about a lease's time to live.
+     * @default none
+     */
+    cluster?: Cluster;
     /**
      * Installs a bot's middleware: called each time a bot starts (so again
      * after a stop or a failure), after its `getMe`, before it polls. May be
@@ -176,10 +188,16 @@ export function createBotPool<C extends Context = Context>(options: BotPoolOptio
     if (options.run?.runner?.offset !== undefined) {
         throw new InvalidOptionError("run.runner.offset", "every bot of a pool resumes from its own offset; remove `run.runner.offset`");
     }
+    if (options.cluster !== undefined && options.store !== undefined) {
+        throw new InvalidOptionError(
+            "store",
+            "in a cluster, the bots' updates are kept in Redis streams instead of a journal; remove `store`",
+        );
+    }
     const log = componentLogger("pool", options.logger);
     const ownStore = typeof options.store === "string";
     const store = typeof options.store === "string" ? openStore(options.store) : options.store;
-    const runOptions: RunOptions<Update> = { ...options.run, store, signals: false, logger: options.logger };
+    const runOptions: RunOptions<Update> = { ...options.run, store, cluster: options.cluster, signals: false, logger: options.logger };
 
     /** One entry per bot id: two entries for one bot would be two pollers and two journals. */
     const entries = new Map<number, PooledBot<C>>();
