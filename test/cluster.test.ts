@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createServer, type Server, type Socket, connect as tcpConnect } from "node:net";
 import { after, afterEach, before, describe, it, type TestContext } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
 import { Redis } from "ioredis";
@@ -37,6 +38,8 @@ interface NodeRecord {
     /** Starts, ends and refused calls, each with the time the test heard of it. */
     events: { kind: "s" | "e" | "x"; updateId: number; chat?: number; at: number }[];
     leases: string[];
+    /** sluice's log lines (with LOG_LEVEL). */
+    logs: { level: number; msg: string; at: number }[];
     killedAt?: number;
 }
 
@@ -47,14 +50,15 @@ function newCluster(): string {
 }
 
 function startNode(cluster: string, id: string, env: Record<string, string> = {}): NodeRecord {
-    const record: NodeRecord = { id, ready: false, events: [], leases: [] } as unknown as NodeRecord;
+    const record: NodeRecord = { id, ready: false, events: [], leases: [], logs: [] } as unknown as NodeRecord;
     record.child = spawnScript(
         "test/helpers/cluster-node.ts",
         { API_ROOT: rig!.sim.apiRoot, BOT_TOKEN: rig!.token, CLUSTER: cluster, REDIS, NODE: id, WORK_MS: "5-20", ...env },
         (line) => {
             const [kind, a, b] = line.split(" ");
             const at = performance.now();
-            if (kind === "r") record.ready = true;
+            if (line.startsWith("{")) record.logs.push({ ...JSON.parse(line), at });
+            else if (kind === "r") record.ready = true;
             else if (kind === "l") record.leases = a ? a.split(",") : [];
             else if (kind === "s" || kind === "e" || kind === "x")
                 record.events.push({ kind, updateId: Number(a), chat: b === undefined ? undefined : Number(b), at });
@@ -293,4 +297,84 @@ describe("the cluster on Redis", () => {
         assert.ok(moved.length <= PARTITIONS * (1 / 4 + 0.05), `${moved.length} moved, at most a quarter plus 5%`);
         assert.ok(waits.length > 100 && longest <= 1_000, "no update of a moved partition waited over a second");
     });
+
+    it("pauses while Redis is unreachable, says so once, and resumes without loss when it answers again", async (t) => {
+        rig = await startRig();
+        const cluster = newCluster();
+        const proxy = await redisProxy();
+        const LEASE_MS = 2_000;
+        const node = startNode(cluster, "u0", { REDIS: proxy.url, LEASE_MS: String(LEASE_MS), LOG_LEVEL: "info" });
+        await until(() => node.ready && poller([node]) !== undefined, 20_000, "the node polling");
+        const updates = feed(100, 50);
+        await delay(1_000);
+        const cutAt = performance.now();
+        proxy.cut();
+        await delay(3 * LEASE_MS);
+        const startsDuringOutage = node.events.filter((e) => e.kind === "s" && e.at > cutAt + LEASE_MS).length;
+        const restoredAt = performance.now();
+        await proxy.restore();
+        await delay(1_500);
+        updates.stop();
+        await until(() => updates.pushed.every((id) => endedIn([node]).has(id)), 20_000, "every update to be handled");
+        const resumedAt = Math.min(...node.events.filter((e) => e.kind === "s" && e.at > restoredAt).map((e) => e.at));
+        node.child.process.kill("SIGTERM");
+        await node.child.exit;
+        await proxy.close();
+        const warnings = node.logs.filter((line) => line.level === 40 && line.at > cutAt && line.msg.startsWith("Redis is unreachable"));
+        const back = node.logs.filter((line) => line.at > restoredAt && line.msg.startsWith("Redis answers again"));
+        // Updates whose handlers ended as Redis went away could not be acknowledged: those, and only those, run again.
+        const endedBeforeCut = new Set(node.events.filter((e) => e.kind === "e" && e.at < cutAt - 200).map((e) => e.updateId));
+        const unacknowledged = new Set(
+            node.events.filter((e) => e.kind === "s" && e.at < cutAt + LEASE_MS && !endedBeforeCut.has(e.updateId)).map((e) => e.updateId),
+        );
+        const { repeated } = assertDelivery(t, [{ ...node, killedAt: cutAt }], updates.pushed, "outage");
+        const startedTwice = node.events
+            .filter((e) => e.kind === "s")
+            .map((e) => e.updateId)
+            .filter((id, i, all) => all.indexOf(id) !== i);
+        assert.ok(
+            startedTwice.every((id) => unacknowledged.has(id)),
+            `only updates under way as Redis went away ran again (${startedTwice.join(" ")})`,
+        );
+        t.diagnostic(
+            `${repeated} updates read before the outage ran again; handler starts after the leases lapsed: ${startsDuringOutage}; work resumed ${Math.round(resumedAt - restoredAt)} ms after Redis came back`,
+        );
+        assert.equal(startsDuringOutage, 0, "nothing is handled once the leases lapsed");
+        assert.equal(warnings.length, 1, "the outage is logged once, when it begins");
+        assert.equal(back.length, 1, "and its end once");
+        assert.ok(resumedAt - restoredAt <= 2 * LEASE_MS, "work resumes within two leases of Redis answering again");
+    });
 });
+
+/** A TCP proxy to the test's Redis that can be cut (connections reset, new ones refused) and restored on the same port. */
+async function redisProxy(): Promise<{ url: string; cut(): void; restore(): Promise<void>; close(): Promise<void> }> {
+    const sockets = new Set<Socket>();
+    const server: Server = createServer((client) => {
+        const upstream = tcpConnect(6379, "127.0.0.1");
+        for (const socket of [client, upstream]) {
+            sockets.add(socket);
+            socket.on("error", () => {});
+            socket.on("close", () => {
+                sockets.delete(socket);
+                client.destroy();
+                upstream.destroy();
+            });
+        }
+        client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as { port: number };
+    return {
+        url: `redis://127.0.0.1:${port}`,
+        cut() {
+            server.close();
+            for (const socket of sockets) socket.destroy();
+        },
+        restore: () => new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve)),
+        close: () =>
+            new Promise<void>((resolve) => {
+                for (const socket of sockets) socket.destroy();
+                server.close(() => resolve());
+            }),
+    };
+}

@@ -9,18 +9,22 @@
  *   e <update_id>             a handler ended
  *   l <lease>,<lease>,...     the leases it holds changed (p:<n>, poller:<bot>)
  *   x <update_id>             a handler's call was refused: its partition had passed to another node
+ * With LOG_LEVEL, sluice's log lines (JSON, starting with "{") go to stdout too.
  * SIGTERM: stops the bot and leaves the cluster gracefully, then exits 0.
  */
 import { writeSync } from "node:fs";
 import { Bot, type Context } from "grammy";
+import { pino } from "pino";
 import { joinCluster, run, SluiceError } from "../../src/index.js";
 
-const { API_ROOT, BOT_TOKEN, CLUSTER, REDIS, WORK_MS, LEASE_MS, PARTITIONS, NODE } = process.env;
+const { API_ROOT, BOT_TOKEN, CLUSTER, REDIS, WORK_MS, LEASE_MS, PARTITIONS, NODE, LOG_LEVEL } = process.env;
 const [minWork, maxWork] = (WORK_MS ?? "0").includes("-") ? WORK_MS!.split("-").map(Number) : [0, Number(WORK_MS ?? 0)];
 const say = (line: string) => writeSync(1, `${line}\n`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+const logger = LOG_LEVEL === undefined ? undefined : pino({ level: LOG_LEVEL }, pino.destination({ fd: 1, sync: true }));
 const cluster = await joinCluster({
+    logger,
     redis: REDIS ?? "redis://127.0.0.1:6379",
     name: CLUSTER!,
     nodeId: NODE,
@@ -38,7 +42,7 @@ bot.on("message", async (ctx) => {
 bot.catch((error) => {
     if (error.error instanceof SluiceError && error.error.code === "CLUSTER_FENCED") say(`x ${error.ctx.update.update_id}`);
 });
-const handle = run(bot, { cluster, signals: false });
+const handle = run(bot, { cluster, signals: false, logger });
 let leases = "";
 setInterval(() => {
     const now = cluster.status().leases.join(",");
