@@ -4,14 +4,17 @@ import { join } from "node:path";
 import { afterEach, it } from "node:test";
 import { Bot, GrammyError } from "grammy";
 import type { Update } from "grammy/types";
+import { Redis } from "ioredis";
 import { Counter, Registry } from "prom-client";
-import { createOutbox, createTasks, type Metrics, openStore, run } from "../src/index.js";
+import type { ClusterBotStatus } from "../src/cluster/cluster.js";
+import { createOutbox, createTasks, joinCluster, type Metrics, openStore, run } from "../src/index.js";
 import { OutboxQueue } from "../src/outbox/queue.js";
-import { startRig, type TestRig } from "./helpers/bots.js";
+import { startRig, type TestRig, until } from "./helpers/bots.js";
 import { quarantineUpdate } from "./helpers/quarantine.js";
 import { tempDir } from "./helpers/temp-dir.js";
 
 const dir = tempDir("metrics");
+const ADMIN_TOKEN = "an-admin-token-of-the-metrics-test";
 let rig: TestRig | undefined;
 afterEach(async () => {
     await rig?.close();
@@ -456,7 +459,8 @@ it("lists in the README every series sluice emits, with its type, labels and lab
         const text = await handle.metrics!.text();
         const emitted = new Map([...text.matchAll(/^# TYPE (sluice_\w+) (\w+)$/gm)].map(([, name, type]) => [name!, type!]));
         const documented = documentedSeries();
-        assert.deepEqual([...documented.keys()].sort(), [...emitted.keys()].sort());
+        // The cluster's series are checked by the cluster's test below.
+        assert.deepEqual([...documented.keys()].filter((name) => !name.startsWith("sluice_cluster_")).sort(), [...emitted.keys()].sort());
         for (const [name, type] of emitted) assert.equal(documented.get(name)!.type, type, `${name}'s type`);
         for (const sample of samples) {
             const { labels } = documented.get(sample.name.replace(/_(bucket|sum|count)$/, ""))!;
@@ -473,5 +477,64 @@ it("lists in the README every series sluice emits, with its type, labels and lab
         );
     } finally {
         await handle.stop();
+    }
+});
+
+it("in a cluster, /v1/status and the documented sluice_cluster_ series show this node's part: partitions, polling, lag", async () => {
+    rig = await startRig();
+    const name = `metrics-${process.pid}`;
+    const cluster = await joinCluster({ redis: "redis://127.0.0.1:6379", name, partitions: 8, signals: false }).catch((error) => {
+        throw new Error(`this test needs Redis on 127.0.0.1:6379: install redis-server and start it (see .ci/run): ${error}`);
+    });
+    const bot = rig.bot();
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    bot.on("message", () => held);
+    const handle = run(bot, { cluster, signals: false, admin: { token: ADMIN_TOKEN, port: 0 } });
+    try {
+        const { url } = await handle.admin!;
+        const status = async () => {
+            const response = await fetch(`${url}/v1/status`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+            return ((await response.json()) as { cluster: ClusterBotStatus }).cluster;
+        };
+        await until(() => cluster.status().partitions.length === 8 && cluster.status().leases.length === 9, 10_000, "the leases");
+        // Five updates of one chat: the first is held in its handler, all five are read and not acknowledged.
+        rig.sim.pushMessages(
+            rig.token,
+            Array.from({ length: 5 }, () => ({ chatId: 1, text: "x" })),
+        );
+        let seen = await status();
+        for (const deadline = Date.now() + 10_000; seen.lag.pending < 5 && Date.now() < deadline; ) seen = await status();
+        assert.equal(seen.node, cluster.nodeId);
+        assert.deepEqual(seen.nodes, [cluster.nodeId]);
+        assert.deepEqual(seen.partitions, [0, 1, 2, 3, 4, 5, 6, 7]);
+        assert.equal(seen.polling, true);
+        assert.equal(seen.redisReachable, true);
+        assert.deepEqual(seen.lag, { waiting: 0, pending: 5 });
+        const samples = parseExposition(await handle.metrics!.text());
+        const cluster_ = samples.filter((sample) => sample.name.startsWith("sluice_cluster_"));
+        assert.equal(total(cluster_, "sluice_cluster_partitions"), 8);
+        assert.equal(total(cluster_, "sluice_cluster_polling"), 1);
+        assert.equal(total(cluster_, "sluice_cluster_nodes"), 1);
+        assert.equal(total(cluster_, "sluice_cluster_redis_up"), 1);
+        assert.equal(total(cluster_, "sluice_cluster_lag", { state: "pending" }), 5);
+        const documented = [...documentedSeries()].filter(([series]) => series.startsWith("sluice_cluster_"));
+        assert.deepEqual(documented.map(([series]) => series).sort(), [...new Set(cluster_.map((sample) => sample.name))].sort());
+        for (const sample of cluster_) {
+            const { type, labels } = new Map(documented).get(sample.name)!;
+            assert.equal(type, "gauge");
+            for (const label of Object.keys(sample.labels)) assert.ok(label === "bot_id" || labels.has(label), `${sample.name}'s ${label}`);
+        }
+        release();
+        for (const deadline = Date.now() + 10_000; seen.lag.pending > 0 && Date.now() < deadline; ) seen = await status();
+        assert.deepEqual(seen.lag, { waiting: 0, pending: 0 }, "acknowledged once handled");
+    } finally {
+        release();
+        await handle.stop();
+        await cluster.leave();
+        const redis = new Redis("redis://127.0.0.1:6379");
+        const keys = await redis.keys(`{sluice:${name}}*`);
+        if (keys.length > 0) await redis.del(...keys);
+        redis.disconnect();
     }
 });

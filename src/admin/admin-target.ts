@@ -1,3 +1,4 @@
+import type { ClusterBotStatus } from "../cluster/cluster.js";
 import type { JournalHandle } from "../journal/journal.js";
 import type { Metrics } from "../metrics/registry.js";
 import type { Outbox } from "../outbox/outbox.js";
@@ -10,6 +11,8 @@ export interface AdminTarget {
     readonly tasks: Tasks | undefined;
     /** Its Prometheus series (with `metrics`), served on `/metrics`. */
     readonly metrics?: Metrics | undefined;
+    /** What this node does for the bot in a cluster (with `run`'s `cluster`), shown by `/v1/status`. */
+    readonly cluster?: { status(): Promise<ClusterBotStatus> } | undefined;
     /** Whether the bot is polling. */
     isRunning(): boolean;
 }

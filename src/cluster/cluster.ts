@@ -5,7 +5,7 @@ import { InvalidOptionError, SluiceError } from "../shared/errors.js";
 import { componentLogger, type Logger } from "../shared/logger.js";
 import { wholeNumber } from "../shared/options.js";
 import { ClusterConnections } from "./connections.js";
-import { PartitionConsumer } from "./consumer.js";
+import { type ClusterLag, PartitionConsumer } from "./consumer.js";
 import { ClusterKeys } from "./keys.js";
 import { LeaseKeeper } from "./lease-keeper.js";
 import { Membership } from "./membership.js";
@@ -43,6 +43,19 @@ export interface ClusterStatus {
     partitions: number[];
     /** Every lease this node holds: `p:<partition>` and `poller:<bot id>`. */
     leases: string[];
+    /** Leases lost since joining: renewals that lapsed (Redis unreachable, the process paused), not graceful hand-overs. */
+    leasesLost: number;
+    /** Whether Redis answers this node now; while it does not, the node's work pauses. */
+    redisReachable: boolean;
+}
+
+/** What a node does for one bot: `handle.cluster.status()` of `run(bot, { cluster })`, the admin API's `/v1/status`. */
+export interface ClusterBotStatus extends ClusterStatus {
+    botId: number;
+    /** Whether this node polls the bot (holds its poller lease). */
+    polling: boolean;
+    /** The bot's backlog in this node's partitions. */
+    lag: ClusterLag;
 }
 
 /** A node's membership of a cluster (see `joinCluster`). */
@@ -75,6 +88,8 @@ export interface ClusterBotOptions<Y> {
 export interface ClusterBot<Y> {
     next(limit: number, signal: AbortSignal): Promise<Y[]>;
     done(update: Y): Promise<void>;
+    /** What this node does for the bot, with its backlog (read from Redis). */
+    status(): Promise<ClusterBotStatus>;
     /** Whether the handler of `updateId` runs under a partition lease this node no longer holds. */
     isFenced(updateId: number): boolean;
     detach(): Promise<void>;
@@ -147,6 +162,8 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
                     .map((lease) => Number(lease.slice(2)))
                     .sort((a, b) => a - b),
                 leases,
+                leasesLost: keeper.lostCount,
+                redisReachable: connections.reachable,
             };
         },
         leave: () => {
@@ -202,6 +219,12 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
                 next: (limit, signal) => consumer.next(limit, signal),
                 done: (update) => consumer.done(update),
                 isFenced: (updateId) => consumer.isFenced(updateId),
+                status: async () => ({
+                    ...cluster.status(),
+                    botId: bot.botId,
+                    polling: keeper.tokenOf(resource) !== undefined,
+                    lag: await consumer.lag(),
+                }),
                 detach: async () => {
                     unlisten();
                     await poller.close();

@@ -16,6 +16,11 @@ export class ClusterConnections {
     private readonly others = new Set<Redis>();
     private down = false;
 
+    /** Whether the main connection is up (commands wait while it is not). */
+    get reachable(): boolean {
+        return !this.down && this.main.status === "ready";
+    }
+
     private constructor(
         private readonly RedisClient: new (url: string, options: RedisOptions) => Redis,
         private readonly url: string,

@@ -10,6 +10,14 @@ const BLOCK_MS = 200;
 /** How long a hand-over waits for the partition's running handlers before releasing anyway. */
 const HAND_OVER_LIMIT_MS = 5_000;
 
+/** A bot's backlog in the partitions a node holds (see `PartitionConsumer.lag`). */
+export interface ClusterLag {
+    /** Entries appended and not read by any node yet. */
+    waiting: number;
+    /** Entries read and not acknowledged yet. */
+    pending: number;
+}
+
 /** Where a delivered update came from: what its acknowledgement needs. */
 interface Delivery {
     partition: number;
@@ -88,6 +96,30 @@ export class PartitionConsumer<Y extends { update_id: number }> {
             batch.push(update);
         }
         return batch;
+    }
+
+    /**
+     * This bot's backlog in the partitions this node holds: entries not read
+     * yet (`waiting`) and read but not acknowledged (`pending`, a dead
+     * predecessor's included until claimed).
+     */
+    async lag(): Promise<ClusterLag> {
+        const partitions = [...this.owned.keys()];
+        const lag: ClusterLag = { waiting: 0, pending: 0 };
+        if (partitions.length === 0) return lag;
+        const pipeline = this.redis.pipeline();
+        for (const partition of partitions) pipeline.xinfo("GROUPS", this.keys.stream(this.botId, partition));
+        for (const [error, groups] of (await pipeline.exec()) ?? []) {
+            if (error !== null) continue; // a stream not created yet: nothing waits in it
+            for (const group of groups as unknown[][]) {
+                const fields = new Map<unknown, unknown>();
+                for (let i = 0; i < group.length; i += 2) fields.set(group[i], group[i + 1]);
+                if (fields.get("name") !== CONSUMER_GROUP) continue;
+                lag.waiting += Number(fields.get("lag") ?? 0);
+                lag.pending += Number(fields.get("pending") ?? 0);
+            }
+        }
+        return lag;
     }
 
     /** Acknowledges a handled update (fenced: refused if its partition changed hands meanwhile). */

@@ -43,6 +43,8 @@ interface Held {
  */
 export class LeaseKeeper {
     private readonly held = new Map<string, Held>();
+    /** Leases that lapsed or were taken by another tenure while held here (a graceful hand-over is not a loss). */
+    lostCount = 0;
     private readonly listeners = new Map<string, Set<LeaseListener>>();
     private wanted = new Set<string>();
     private timer: NodeJS.Timeout | undefined;
@@ -161,6 +163,7 @@ export class LeaseKeeper {
 
     private lose(resource: string, why: string): void {
         this.held.delete(resource);
+        this.lostCount++;
         this.log.warn({ resource }, `lease lost: ${why}; its work stops here and another node takes it over`);
         for (const listener of this.listeners.get(resource) ?? []) listener.lost();
     }

@@ -27,8 +27,8 @@ export function histogramIn<L extends string>(
     );
 }
 
-/** Sets a scrape-time gauge's values for one component. */
-export type GaugeReader<L extends string> = (gauge: Gauge<L>) => void;
+/** Sets a scrape-time gauge's values for one component (may read them from elsewhere first). */
+export type GaugeReader<L extends string> = (gauge: Gauge<L>) => void | Promise<void>;
 
 const readersOf = new WeakMap<Gauge<string>, Set<GaugeReader<string>>>();
 
@@ -55,10 +55,10 @@ export function scrapedGauge<L extends string>(
             help,
             labelNames,
             registers: [registry],
-            collect() {
+            async collect() {
                 // Values of components that closed since the last scrape must not linger.
                 this.reset();
-                for (const reader of readers) reader(this);
+                await Promise.all(Array.from(readers, (reader) => reader(this)));
             },
         });
         readersOf.set(gauge as Gauge<string>, readers as Set<GaugeReader<string>>);

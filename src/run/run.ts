@@ -1,9 +1,10 @@
 import type { Transformer } from "grammy";
 import { type AdminServer, type AdminSettings, checkAdminSettings, createAdminServer } from "../admin/admin-server.js";
-import type { Cluster, ClusterBot } from "../cluster/cluster.js";
+import type { Cluster, ClusterBot, ClusterBotStatus } from "../cluster/cluster.js";
 import type { Journal, JournalHandle, JournalOptions } from "../journal/journal.js";
 import { Replay } from "../journal/replay.js";
 import { apiTimingTransformer } from "../metrics/api-metrics.js";
+import { measureCluster } from "../metrics/cluster-metrics.js";
 import { type Metrics, type MetricsOption, metricsOf } from "../metrics/registry.js";
 import { UpdateMetrics } from "../metrics/update-metrics.js";
 import type { Outbox } from "../outbox/outbox.js";
@@ -111,6 +112,8 @@ export interface RunHandle<Y> extends RunnerHandle {
     readonly tasks: Tasks | undefined;
     /** The bot's Prometheus series (with `metrics`): their registry and exposition text. */
     readonly metrics: Metrics | undefined;
+    /** What this node does for the bot (with `cluster`): partitions, leases, whether it polls, the backlog. */
+    readonly cluster: { status(): Promise<ClusterBotStatus> } | undefined;
     /** The admin API (with `admin`), once it listens; rejects if it could not start (the port is taken). */
     readonly admin: Promise<AdminServer> | undefined;
     /** Same as `journal.retryQuarantined` (kept for code written against sluice 0.1). */
@@ -163,6 +166,7 @@ export function run<Y extends { update_id: number }, R>(bot: BotAdapter<Y, R>, o
         keyOf: clusterKeyOf(options.sink?.constraint),
     });
     if (clustered !== undefined) transformableApi(bot, "cluster").config.use(fencedCalls(clustered));
+    const unmeasureCluster = clustered && metrics && measureCluster(metrics.registry, metrics.botId, () => clustered.status());
     let initialized = false;
     const source = createSource(
         {
@@ -176,7 +180,11 @@ export function run<Y extends { update_id: number }, R>(bot: BotAdapter<Y, R>, o
                 }
                 const replayed = replay?.next(batchSize);
                 if (replayed !== undefined) return replayed;
-                if (clustered !== undefined) return clustered.next(batchSize, signal);
+                if (clustered !== undefined) {
+                    const delivered = await clustered.next(batchSize, signal);
+                    updateMetrics?.fetched(delivered.length);
+                    return delivered;
+                }
                 const updates = await fetchUpdates(batchSize, signal);
                 updateMetrics?.fetched(updates.length);
                 // Written before the next getUpdates, which is what confirms this batch to Telegram.
@@ -241,6 +249,7 @@ export function run<Y extends { update_id: number }, R>(bot: BotAdapter<Y, R>, o
             if (persistence !== undefined) updateMetrics?.close();
             if (requested && clustered === undefined) await confirmHandled();
             else if (!requested) log.error({ err: error }, "polling stopped for good");
+            unmeasureCluster?.();
             await clustered?.detach();
             // Sends still in flight at the stop's deadline are cancelled; they stay queued for the next start.
             await persistence?.close(Math.max(0, deadline - performance.now()));
@@ -291,6 +300,7 @@ export function run<Y extends { update_id: number }, R>(bot: BotAdapter<Y, R>, o
         outbox,
         tasks,
         metrics,
+        cluster: clustered && { status: () => clustered.status() },
         admin: undefined as Promise<AdminServer> | undefined,
         retryQuarantined,
     });

@@ -2,7 +2,11 @@ import type { FastifyInstance } from "fastify";
 import type { AdminTarget } from "../admin-target.js";
 import { need } from "../http-errors.js";
 
-/** `GET /v1/status`: the bot at a glance (polling, journal, outbox, campaigns, tasks); `GET /metrics` for Prometheus. */
+/**
+ * `GET /v1/status`: the bot at a glance (polling, journal, outbox, campaigns,
+ * tasks, and in a cluster this node's part: nodes, partitions, leases, lag);
+ * `GET /metrics` for Prometheus.
+ */
 export function statusRoutes(app: FastifyInstance, target: AdminTarget): void {
     app.get("/metrics", async (_request, reply) => {
         const text = await need(target.metrics, "metrics", "metrics: true").text();
@@ -24,6 +28,7 @@ export function statusRoutes(app: FastifyInstance, target: AdminTarget): void {
                 campaigns: outbox.campaigns.list().length,
             },
             tasks: tasks && { dead: tasks.dead().length },
+            cluster: target.cluster && (await target.cluster.status()),
         };
     });
 }
