@@ -6,6 +6,7 @@
  */
 import { forkSimulator } from "../src/simulator/index.js";
 import { importRate, replyLatencyDuringCampaign } from "./campaigns.js";
+import { clusterThroughput, needRedis, singleNodeThroughput } from "./cluster.js";
 import { quietP99 } from "./fairness.js";
 import { journaledThroughput, removeJournalFiles, resumeTime } from "./journal.js";
 import { heapAfterChats } from "./memory.js";
@@ -24,10 +25,13 @@ const PAID_BROADCAST_SIZE = Number(process.env.BENCH_PAID_BROADCAST_SIZE ?? 100_
 const CAMPAIGN_SIZE = Number(process.env.BENCH_CAMPAIGN_SIZE ?? 1_000_000);
 /** Seconds each broadcast is measured for, after its warm-up. */
 const BROADCAST_SECONDS = Number(process.env.BENCH_BROADCAST_SECONDS ?? 60);
-/** `BENCH_ONLY=throughput,journal,outbox,campaigns,tasks,fairness,memory,pool` (any subset) runs only those comparisons. */
-const only = new Set((process.env.BENCH_ONLY ?? "throughput,journal,outbox,campaigns,tasks,fairness,memory,pool").split(","));
+/** `BENCH_ONLY=throughput,journal,outbox,campaigns,tasks,fairness,memory,pool,cluster` (any subset) runs only those comparisons. */
+const only = new Set((process.env.BENCH_ONLY ?? "throughput,journal,outbox,campaigns,tasks,fairness,memory,pool,cluster").split(","));
 /** Polling bots in the pool benchmark; smaller for a quick run. */
 const POOL_BOTS = Number(process.env.BENCH_POOL_BOTS ?? 1_000);
+/** Updates of the cluster's single-node comparison, and rounds of each cluster comparison; smaller for a quick run. */
+const CLUSTER_UPDATES = Number(process.env.BENCH_CLUSTER_UPDATES ?? 30_000);
+const CLUSTER_ROUNDS = Number(process.env.BENCH_CLUSTER_ROUNDS ?? 3);
 const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MB`;
 const rate = (perSecond: number) => `${Math.round(perSecond).toLocaleString("en-US")} updates/s`;
 
@@ -36,6 +40,7 @@ try {
     if (only.has("throughput")) await compareThroughput();
     if (only.has("journal")) await compareJournal();
     if (only.has("fairness")) await compareFairness();
+    if (only.has("cluster")) await compareCluster();
 } finally {
     await sim.close();
     removeJournalFiles();
@@ -204,6 +209,45 @@ async function compareCampaigns(): Promise<void> {
     } finally {
         await limited.close();
     }
+}
+
+/** The cluster on Redis: one node against plain `run`, three nodes against one. */
+async function compareCluster(): Promise<void> {
+    await needRedis();
+    await sim.setFaults({ latencyMs: ROUND_TRIP_MS, methods: ["getUpdates"] });
+    const updates = CLUSTER_UPDATES.toLocaleString("en-US");
+    console.log(
+        `Cluster on Redis: ${updates} updates over 1,000 chats, zero-work handler with sequentialize, getUpdates after ${ROUND_TRIP_MS} ms`,
+    );
+    const plain: number[] = [];
+    const single: number[] = [];
+    for (let round = 0; round <= CLUSTER_ROUNDS; round++) {
+        const [p, c] = [
+            await singleNodeThroughput(sim, "plain", CLUSTER_UPDATES),
+            await singleNodeThroughput(sim, "cluster", CLUSTER_UPDATES),
+        ];
+        if (round === 0) continue; // warm-up
+        plain.push(p);
+        single.push(c);
+    }
+    console.log(`  plain run          ${rate(median(plain))}`);
+    console.log(
+        `  one-node cluster   ${rate(median(single))}  (${(median(single) / median(plain)).toFixed(2)}x of plain; target >= 0.70x)`,
+    );
+    await sim.setFaults({});
+    const work = { count: 6_000, handlerMs: 20, concurrency: 10 };
+    console.log(
+        `  ${work.count.toLocaleString("en-US")} updates over 1,000 chats, a ${work.handlerMs} ms I/O-bound handler, ` +
+            `${work.concurrency} at a time per node (a pool of ${work.concurrency} connections each); nodes are processes:`,
+    );
+    const one: number[] = [];
+    const three: number[] = [];
+    for (let round = 0; round < CLUSTER_ROUNDS; round++) {
+        one.push(await clusterThroughput(sim, 1, work));
+        three.push(await clusterThroughput(sim, 3, work));
+    }
+    console.log(`  one node           ${rate(median(one))}`);
+    console.log(`  three nodes        ${rate(median(three))}  (${(median(three) / median(one)).toFixed(2)}x of one; target >= 2.50x)\n`);
 }
 
 async function measureTasks(): Promise<void> {

@@ -46,6 +46,8 @@ export class LeaseKeeper {
     /** Leases that lapsed or were taken by another tenure while held here (a graceful hand-over is not a loss). */
     lostCount = 0;
     private readonly listeners = new Map<string, Set<LeaseListener>>();
+    /** Hand-overs under way, releases included: a leave waits for them before the connection closes. */
+    private readonly handOvers = new Set<Promise<void>>();
     private wanted = new Set<string>();
     private timer: NodeJS.Timeout | undefined;
     private ticking: Promise<void> | undefined;
@@ -107,7 +109,10 @@ export class LeaseKeeper {
         this.expire();
         for (const [resource, held] of this.held) {
             // A hand-over waits for work to finish; renewals of every lease go on meanwhile.
-            if (!this.wanted.has(resource) && !held.handingOver) void this.handOver(resource, held);
+            if (!this.wanted.has(resource) && !held.handingOver) {
+                const handingOver = this.handOver(resource, held).finally(() => this.handOvers.delete(handingOver));
+                this.handOvers.add(handingOver);
+            }
         }
         await Promise.all([
             ...[...this.held].map(([resource, held]) => this.renew(resource, held)),
@@ -173,6 +178,7 @@ export class LeaseKeeper {
         this.wanted.clear();
         await this.tick();
         while (this.held.size > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+        await Promise.all(this.handOvers);
         this.closed = true;
         clearInterval(this.timer);
     }
