@@ -135,6 +135,20 @@ export class SnapshotTaker {
     }
 }
 
+/** A campaign's fields that travel as they are; the dates and `etaMs` are spelled for JSON (strings, `null`). */
+type CampaignNumbers<T> = Omit<T, "createdAt" | "startAt" | "startedAt" | "finishedAt" | "etaMs">;
+/**
+ * `snapshot.ts` imports nothing (the page's modules are checked against it), so `CampaignEntry` restates
+ * `CampaignStats`; this fails to compile when the two drift apart, in either direction.
+ */
+const sameCampaignNumbers: [CampaignNumbers<CampaignStats>, CampaignNumbers<CampaignEntry>] extends [
+    CampaignNumbers<CampaignEntry>,
+    CampaignNumbers<CampaignStats>,
+]
+    ? true
+    : never = true;
+void sameCampaignNumbers;
+
 function campaignEntry({ createdAt, startAt, startedAt, finishedAt, etaMs, ...numbers }: CampaignStats): CampaignEntry {
     return {
         ...numbers,
