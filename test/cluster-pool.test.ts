@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
 import { Redis } from "ioredis";
+import { createBotPool, joinCluster } from "../src/index.js";
 import { createSimulator, type Simulator } from "../src/simulator/index.js";
 import { until } from "./helpers/bots.js";
 import { type Child, spawnScript } from "./helpers/child.js";
@@ -124,5 +125,19 @@ describe("a bot pool in a cluster", () => {
             [0, 0],
             "the pool closes and the nodes leave gracefully",
         );
+    });
+
+    it("refuses a store and an idle timeout by name: every node runs every bot it shares, its updates in Redis", async () => {
+        const cluster = await joinCluster({ redis: REDIS, name: CLUSTER, signals: false });
+        try {
+            assert.throws(() => createBotPool({ cluster, store: ":memory:", signals: false }), /Invalid option `store`: in a cluster/);
+            assert.throws(
+                () => createBotPool({ cluster, idleTimeoutMs: 60_000, signals: false }),
+                /Invalid option `idleTimeoutMs`: in a cluster/,
+            );
+            await createBotPool({ cluster, idleTimeoutMs: Number.POSITIVE_INFINITY, signals: false }).close();
+        } finally {
+            await cluster.leave();
+        }
     });
 });

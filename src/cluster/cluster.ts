@@ -226,6 +226,13 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
                     lag: await consumer.lag(),
                 }),
                 detach: async () => {
+                    // Partitions are the node's, for every bot: this bot's updates in them wait for it to run here again.
+                    if (leaving === undefined && keeper.holding().some((lease) => lease.startsWith("p:"))) {
+                        botLog.warn(
+                            "the bot stopped on this node while the node stays in the cluster: its updates in this node's " +
+                                "partitions wait until it runs here again or the node leaves (cluster.leave()); run every shared bot on every node",
+                        );
+                    }
                     unlisten();
                     await poller.close();
                     await consumer.close();

@@ -66,7 +66,8 @@ export interface BotPoolOptions<C extends Context = Context> {
      * A bot only borrowed with `do()` stops after this long without a borrow
      * (a graceful stop, like `pool.stop`); `Infinity` keeps them. Bots started
      * with `start()` are never collected, and neither is a bot while borrowed.
-     * @default 600_000 (ten minutes)
+     * In a cluster bots are never collected (every node runs every bot it shares).
+     * @default 600_000 (ten minutes); `Infinity` with `cluster`
      */
     idleTimeoutMs?: number;
     /**
@@ -170,7 +171,20 @@ const DEFAULT_STOP_TIMEOUT_MS = 10_000;
  * ```
  */
 export function createBotPool<C extends Context = Context>(options: BotPoolOptions<C> = {}): BotPool<C> {
-    const idleTimeoutMs = milliseconds("idleTimeoutMs", options.idleTimeoutMs, DEFAULT_IDLE_TIMEOUT_MS, { unbounded: true });
+    if (options.cluster !== undefined && options.idleTimeoutMs !== undefined && options.idleTimeoutMs !== Number.POSITIVE_INFINITY) {
+        throw new InvalidOptionError(
+            "idleTimeoutMs",
+            "in a cluster every node runs every bot it shares (a node's partitions hold every bot's chats), so bots are not collected; remove `idleTimeoutMs`",
+        );
+    }
+    const idleTimeoutMs = milliseconds(
+        "idleTimeoutMs",
+        options.idleTimeoutMs,
+        options.cluster ? Number.POSITIVE_INFINITY : DEFAULT_IDLE_TIMEOUT_MS,
+        {
+            unbounded: true,
+        },
+    );
     // Above 0: a bot kept by start() is started again when its back-off ends, and without one that is a loop.
     const retryFailedAfterMs = milliseconds("retryFailedAfterMs", options.retryFailedAfterMs, DEFAULT_RETRY_FAILED_AFTER_MS, {
         positive: true,
