@@ -12,7 +12,7 @@
  * - `exits`: observed exits its own handler caused. `process.exit`, an
  *   uncaught exception and an unhandled rejection run the `exit` event
  *   synchronously, in the async context of the code that ended the process
- *   (see exit-witness.ts), so the culprit is known and written at once.
+ *   (see shared/exit-witness.ts), so the culprit is known and written at once.
  *   Nothing else running is charged.
  * - `deaths`: unexplained deaths at which it was running. "Running" is
  *   started in the dead life (start log, or trial record) and not done. Being

@@ -7,7 +7,7 @@ import { OwnerLock } from "../store/owner-lock.js";
 import { preparedStatement, type Store } from "../store/store.js";
 import { Attempts, type TrialKind } from "./attempts.js";
 import { decodeBatch, encodeBatch } from "./batch-encoding.js";
-import { type ObservedExit, witnessExit } from "./exit-witness.js";
+import { type ObservedExit, witnessExit } from "../shared/exit-witness.js";
 import { Quarantine, type QuarantinedUpdate } from "./quarantine.js";
 
 export type { QuarantinedUpdate };
