@@ -38,12 +38,13 @@
  */
 import { rmSync } from "node:fs";
 import type { Statement } from "better-sqlite3";
+import type { Judgement } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
 import { preparedStatement, type Store } from "../store/store.js";
 import { type PreviousStarts, StartLog } from "./start-log.js";
 
-/** How a quarantined update was judged. */
-export type Judgement = "observed-exit" | "repeated-hard-deaths";
+/** How a quarantined update was judged (defined with `PoisonUpdateError`, which carries one too). */
+export type { Judgement };
 
 /** Why an update is sent to the quarantine. */
 export interface Verdict {

@@ -13,7 +13,7 @@ import { createRunner, type RunnerHandle } from "../runner/runner.js";
 import { createConcurrentSink, type SinkOptions } from "../runner/sink.js";
 import { createSource, type SourceOptions } from "../runner/source.js";
 import { botIdOfToken } from "../shared/bot-id.js";
-import { InvalidOptionError, SluiceError } from "../shared/errors.js";
+import { InvalidOptionError, PoisonUpdateError, SluiceError } from "../shared/errors.js";
 import { componentLogger, type Logger } from "../shared/logger.js";
 import { chatIdOfUpdate } from "../shared/update-chat.js";
 import { currentUpdateScope, runInUpdateScope } from "../shared/update-scope.js";
@@ -201,11 +201,28 @@ export function run<Y extends { update_id: number }, R>(bot: BotAdapter<Y, R>, o
         persistence === undefined && clustered === undefined
             ? (update: Y) => bot.handleUpdate(update)
             : (update: Y) => runInUpdateScope(botIdOfToken(bot.token, "cluster"), update.update_id, () => bot.handleUpdate(update));
+    /**
+     * With a journal, an update whose handling rejects with a
+     * `PoisonUpdateError` (from `distribute`, or thrown by a handler) goes to
+     * the quarantine instead of the error handler: it is kept, not retried.
+     */
+    const handleOrSetAside =
+        journal === undefined
+            ? handleUpdate
+            : async (update: Y) => {
+                  try {
+                      await handleUpdate(update);
+                  } catch (error) {
+                      const poison = poisonOf(error);
+                      if (poison === undefined) throw error;
+                      journal.setAside(update, poison);
+                  }
+              };
     const timeout = options.sink?.timeout;
     // Without a journal there is nothing to record: the bot's own handleUpdate, no wrapper.
     const consume =
         replay !== undefined
-            ? (update: Y) => replay.handle(update.update_id, () => handleUpdate(update))
+            ? (update: Y) => replay.handle(update.update_id, () => handleOrSetAside(update))
             : clustered !== undefined
               ? (update: Y) => settled(handleUpdate(update), () => clustered.done(update))
               : handleUpdate;
@@ -388,4 +405,11 @@ function* chatsOf(updates: readonly unknown[]): Generator<number> {
         const chat = chatIdOfUpdate(update);
         if (chat !== undefined) yield chat;
     }
+}
+
+/** The `PoisonUpdateError` a handling failed with, as such or wrapped by grammY in a `BotError`. */
+function poisonOf(error: unknown): PoisonUpdateError | undefined {
+    if (error instanceof PoisonUpdateError) return error;
+    const inner = (error as { error?: unknown } | null)?.error;
+    return inner instanceof PoisonUpdateError ? inner : undefined;
 }
