@@ -139,6 +139,155 @@ describe("distribute", () => {
             await central.close();
         }
     });
-});
 
-export type { PoisonUpdateError };
+    it("with a store, quarantines an update that ended its thread maxAttempts times and handles the rest", async () => {
+        const central = await startCentral({ count: 1, store: true });
+        try {
+            const { sim, token } = central.rig;
+            const poison = sim.pushMessage(token, { chatId: 7, userId: 7, text: "poison" });
+            for (let i = 0; i < 20; i++) sim.pushMessage(token, { chatId: 10 + (i % 4), userId: 10 + (i % 4), text: `msg ${i}` });
+            sim.pushMessage(token, { chatId: 7, userId: 7, text: "after poison" });
+            await until(() => (central.handle.journal?.quarantined().length ?? 0) === 1, 15_000, "the quarantine");
+            await until(() => central.handle.journal?.unfinishedCount() === 0, 10_000, "everything else handled");
+            const [quarantined] = central.handle.journal?.quarantined() ?? [];
+            assert.equal(quarantined?.updateId, poison.update_id);
+            assert.equal(quarantined?.judgement, "observed-exit");
+            assert.equal(quarantined?.attempts, 3);
+            assert.match(String(quarantined?.lastExit), /process\.exit\(9\)/);
+            const sent = central.sent();
+            assert.deepEqual(texts(sent.get(7)), ["start poison", "start poison", "start poison", "start after poison"]);
+            for (let chat = 10; chat < 14; chat++) {
+                // Updates a dying thread held run again on its successor; their chat's order holds.
+                const handled = texts(sent.get(chat)).filter((text, index, all) => text !== all[index - 1]);
+                const want = Array.from({ length: 5 }, (_, n) => `start msg ${chat - 10 + 4 * n}`);
+                assert.deepEqual(handled, want, `chat ${chat}: every update, in order`);
+            }
+            assert.deepEqual(central.errors, [], "a quarantined update does not reach bot.catch");
+            assert.equal(central.middleware.status().started, 4, "three deaths, three replacements");
+        } finally {
+            await central.close();
+        }
+    });
+
+    it("tries the updates of a thread that died naming nobody one at a time, and gives up the one that dies alone", async () => {
+        const central = await startCentral({ count: 1 });
+        try {
+            const { sim, token } = central.rig;
+            for (let chat = 1; chat <= 4; chat++) sim.pushMessage(token, { chatId: chat, userId: chat, text: "slow 200" });
+            await until(() => sim.calls(token, "sendMessage").length === 4);
+            const killer = sim.pushMessage(token, { chatId: 9, userId: 9, text: "unnamed" });
+            await until(() => central.errors.length === 1, 15_000, "the killer given up");
+            await until(() => central.middleware.status().pending === 0);
+            const [error] = central.errors as PoisonUpdateError[];
+            assert.equal(error?.code, "POISON_UPDATE");
+            assert.equal(error?.updateId, killer.update_id);
+            assert.equal(error?.judgement, "repeated-hard-deaths");
+            const sent = central.sent();
+            for (let chat = 1; chat <= 4; chat++) {
+                const runs = sent.get(chat) ?? [];
+                assert.equal(runs.length, 2, `chat ${chat}: run in the crowd, then in its trial`);
+                assert.match(runs[1]!, / running=1$/, `chat ${chat}'s trial ran alone`);
+            }
+            // Four trial deaths of the killer would be a fourth strike: three lone deaths after the one in the crowd.
+            assert.deepEqual(texts(sent.get(9)), ["start unnamed", "start unnamed", "start unnamed", "start unnamed"]);
+            assert.match(sent.get(9)![3]!, / running=1$/);
+        } finally {
+            await central.close();
+        }
+    });
+
+    it("hands a handler error to the central bot.catch as WORKER_HANDLER_FAILED, unless the worker's own bot.catch handled it", async () => {
+        for (const own of [false, true]) {
+            const central = await startCentral({ env: { WORKER_BOT_CATCH: own ? "1" : "0" } });
+            try {
+                const { sim, token } = central.rig;
+                const failing = sim.pushMessage(token, { chatId: 1, userId: 1, text: "fail" });
+                sim.pushMessage(token, { chatId: 1, userId: 1, text: "after" });
+                await until(() => (central.sent().get(1)?.length ?? 0) === (own ? 3 : 2));
+                await until(() => central.middleware.status().pending === 0);
+                if (own) {
+                    assert.deepEqual(central.errors, []);
+                    assert.deepEqual(texts(central.sent().get(1)), ["start fail", "caught handler failed on fail", "start after"]);
+                } else {
+                    assert.equal(central.errors.length, 1);
+                    const [error] = central.errors;
+                    assert.equal(error?.code, "WORKER_HANDLER_FAILED");
+                    assert.match(String(error?.message), new RegExp(`update ${failing.update_id}: Error: handler failed on fail`));
+                    assert.match(String((error?.cause as Error | undefined)?.stack), /worker-bot\.ts/);
+                    assert.deepEqual(texts(central.sent().get(1)), ["start fail", "start after"]);
+                }
+                assert.equal(central.middleware.status().started, 1, "no thread died");
+            } finally {
+                await central.close();
+            }
+        }
+    });
+
+    it("rejects the updates its threads held with WORKER_CLOSED when closed, and later ones too", async () => {
+        const central = await startCentral();
+        try {
+            const { sim, token } = central.rig;
+            for (let chat = 1; chat <= 4; chat++) sim.pushMessage(token, { chatId: chat, userId: chat, text: "slow 10000" });
+            sim.pushMessage(token, { chatId: 1, userId: 1, text: "behind" });
+            await until(() => sim.calls(token, "sendMessage").length === 4);
+            assert.equal(central.middleware.status().pending, 5);
+            await central.middleware.close();
+            await until(() => central.errors.length === 5);
+            assert.deepEqual(
+                central.errors.map((error) => error.code),
+                Array(5).fill("WORKER_CLOSED"),
+            );
+            assert.deepEqual(central.middleware.status(), { threads: 0, started: 2, pending: 0, state: "closed" });
+            sim.pushMessage(token, { chatId: 2, userId: 2, text: "later" });
+            await until(() => central.errors.length === 6);
+            assert.equal(central.errors[5]?.code, "WORKER_CLOSED");
+        } finally {
+            await central.close();
+        }
+    });
+
+    it("fails with WORKER_FAILED when the worker file cannot load, without starting threads forever", async () => {
+        const central = await startCentral({ env: { WORKER_BOT_BROKEN: "1" } });
+        try {
+            const { sim, token } = central.rig;
+            for (let chat = 1; chat <= 6; chat++) sim.pushMessage(token, { chatId: chat, userId: chat, text: `msg ${chat}` });
+            await until(() => central.errors.length === 6, 15_000, "six failures");
+            assert.deepEqual(new Set(central.errors.map((error) => error.code)), new Set(["WORKER_FAILED"]));
+            assert.match(String(central.errors[0]?.message), /broken on purpose/);
+            const { started, state } = central.middleware.status();
+            assert.equal(state, "failed");
+            await new Promise((resolve) => setTimeout(resolve, 500));
+            assert.equal(central.middleware.status().started, started, "no thread started after the failure");
+            assert.ok(started <= 4, `${started} threads started`);
+            sim.pushMessage(token, { chatId: 1, userId: 1, text: "later" });
+            await until(() => central.errors.length === 7);
+            assert.equal(central.errors[6]?.code, "WORKER_FAILED");
+        } finally {
+            await central.close();
+        }
+    });
+
+    it("runs the same worker file with BotWorker imported from @grammyjs/runner or from sluice, with the same result", async () => {
+        const results: Record<string, string[][]> = {};
+        for (const lib of ["reference", "sluice"] as const) {
+            const central = await startCentral({ lib });
+            try {
+                const { sim, token } = central.rig;
+                for (let i = 0; i < 200; i++) sim.pushMessage(token, { chatId: 1 + (i % 20), userId: 1 + (i % 20), text: `msg ${i}` });
+                await until(() => sim.calls(token, "sendMessage").length === 200, 10_000, `200 replies (${lib})`);
+                const sent = central.sent();
+                results[lib] = [...sent.keys()].sort((a, b) => a - b).map((chat) => texts(sent.get(chat)));
+                assert.deepEqual(central.errors, []);
+            } finally {
+                await central.close();
+            }
+        }
+        assert.equal(results.reference?.length, 20);
+        assert.deepEqual(results.sluice, results.reference);
+        for (const chat of results.sluice ?? [])
+            assert.deepEqual(
+                chat,
+                [...chat].sort((a, b) => Number(a.split(" ")[2]) - Number(b.split(" ")[2])),
+            );
+    });
+});
