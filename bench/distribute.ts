@@ -53,7 +53,7 @@ export function removeDistributeFiles(): void {
 /** Updates per second, and order violations, of one setup. */
 export async function distributedThroughput(sim: RemoteSimulator, setup: DistributeSetup): Promise<DistributeResult> {
     const { bot, token } = await freshBot(sim);
-    const messages = Array.from({ length: DISTRIBUTE_UPDATES }, (_, i) => ({ chatId: 1 + (i % DISTRIBUTE_CHATS), text: "x" }));
+    const messages = Array.from({ length: DISTRIBUTE_UPDATES }, (_, i) => ({ chatId: chatOf(i), text: "x" }));
     for (let i = 0; i < messages.length; i += 10_000) await sim.pushMessages(token, messages.slice(i, i + 10_000));
     const starts = join(tmpdir(), `sluice-bench-starts-${process.pid}-${launchers}-${setup}.log`);
     writeFileSync(starts, "");
@@ -105,4 +105,14 @@ function violations(log: string): number {
         else newest.set(chat, updateId);
     }
     return count;
+}
+
+/**
+ * The chat of the i-th update: spread evenly but in no fixed rotation, as
+ * real traffic is. (With `i % 500` every chat's update ids would share their
+ * parity, and the reference's `update_id % 2` would keep each chat on one of
+ * two threads by accident.)
+ */
+function chatOf(i: number): number {
+    return 1 + ((Math.imul(i + 1, 0x9e3779b1) >>> 0) % DISTRIBUTE_CHATS);
 }
