@@ -1,6 +1,6 @@
 /**
- * Many cores for one bot: 20,000 updates over 500 chats, each handler
- * burning 2 ms of CPU. sluice's `distribute` on 2 threads against the same
+ * Many cores for one bot: 20,000 updates over 500 chats (in bursts of four
+ * messages from one chat), each handler burning 2 ms of CPU. sluice's `distribute` on 2 threads against the same
  * bot on the main thread alone, and against the reference's `distribute` on
  * 2 threads; per-chat order violations counted for both (an update that
  * started after a later update of its chat had started).
@@ -18,6 +18,8 @@ export const DISTRIBUTE_UPDATES = 20_000;
 export const DISTRIBUTE_CHATS = 500;
 export const BURN_MS = 2;
 const THREADS = 2;
+/** A chat's messages come a few at a time (a user typing several lines, an album), as in real traffic. */
+const BURST = 4;
 
 /** How a bot was run: on the main thread, or through one library's distribute. */
 export type DistributeSetup = "main" | "sluice" | "reference";
@@ -53,7 +55,7 @@ export function removeDistributeFiles(): void {
 /** Updates per second, and order violations, of one setup. */
 export async function distributedThroughput(sim: RemoteSimulator, setup: DistributeSetup): Promise<DistributeResult> {
     const { bot, token } = await freshBot(sim);
-    const messages = Array.from({ length: DISTRIBUTE_UPDATES }, (_, i) => ({ chatId: chatOf(i), text: "x" }));
+    const messages = Array.from({ length: DISTRIBUTE_UPDATES }, (_, i) => ({ chatId: chatOf(Math.floor(i / BURST)), text: "x" }));
     for (let i = 0; i < messages.length; i += 10_000) await sim.pushMessages(token, messages.slice(i, i + 10_000));
     const starts = join(tmpdir(), `sluice-bench-starts-${process.pid}-${launchers}-${setup}.log`);
     writeFileSync(starts, "");
@@ -108,11 +110,11 @@ function violations(log: string): number {
 }
 
 /**
- * The chat of the i-th update: spread evenly but in no fixed rotation, as
+ * The chat of the i-th burst: spread evenly but in no fixed rotation, as
  * real traffic is. (With `i % 500` every chat's update ids would share their
  * parity, and the reference's `update_id % 2` would keep each chat on one of
  * two threads by accident.)
  */
-function chatOf(i: number): number {
-    return 1 + ((Math.imul(i + 1, 0x9e3779b1) >>> 0) % DISTRIBUTE_CHATS);
+function chatOf(burst: number): number {
+    return 1 + ((Math.imul(burst + 1, 0x9e3779b1) >>> 0) % DISTRIBUTE_CHATS);
 }

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import type { Bot, Context } from "grammy";
-import { distribute, type PoisonUpdateError, type RunHandle, run, type SluiceError } from "../src/index.js";
+import { BotWorker, distribute, type PoisonUpdateError, type RunHandle, run, type SluiceError } from "../src/index.js";
 import { startRig, type TestRig, until } from "./helpers/bots.js";
 import { tempDir } from "./helpers/temp-dir.js";
 
@@ -264,6 +264,20 @@ describe("distribute", () => {
             assert.equal(central.errors[6]?.code, "WORKER_FAILED");
         } finally {
             await central.close();
+        }
+    });
+
+    it("refuses to let a BotWorker poll, by bot.start(), bot.stop() or run(), with WORKER_CANNOT_POLL", async () => {
+        const rig = await startRig();
+        try {
+            const worker = new BotWorker(rig.token, { client: { apiRoot: rig.sim.apiRoot }, botInfo: rig.botInfo });
+            assert.throws(() => worker.start(), { code: "WORKER_CANNOT_POLL" });
+            assert.throws(() => worker.stop(), { code: "WORKER_CANNOT_POLL" });
+            const handle = run(worker, { signals: false });
+            await assert.rejects(handle.task() ?? Promise.resolve(), { code: "WORKER_CANNOT_POLL" });
+            assert.equal(rig.sim.calls(rig.token, "getUpdates").length, 0, "no getUpdates reached the server");
+        } finally {
+            await rig.close();
         }
     });
 
