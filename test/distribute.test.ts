@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import type { Bot, Context } from "grammy";
 import { BotWorker, distribute, type PoisonUpdateError, type RunHandle, run, type SluiceError } from "../src/index.js";
 import { startRig, type TestRig, until } from "./helpers/bots.js";
+import { spawnScript } from "./helpers/child.js";
 import { tempDir } from "./helpers/temp-dir.js";
 
 const workerFile = fileURLToPath(new URL("./helpers/worker-bot.mjs", import.meta.url));
@@ -265,6 +266,28 @@ describe("distribute", () => {
         } finally {
             await central.close();
         }
+    });
+
+    it("serves the reference's distribute too: the worker file with sluice's BotWorker under @grammyjs/runner's central bot", async () => {
+        const outputs: Record<string, string> = {};
+        for (const lib of ["reference", "sluice"]) {
+            const lines: string[] = [];
+            const child = spawnScript(
+                "test/helpers/reference-central.ts",
+                { WORKER_BOT_LIB: lib, WORKER_BOT_DIR: dir, WORKER_BOT_BROKEN: "0", WORKER_BOT_CATCH: "0" },
+                (line) => void lines.push(line),
+            );
+            const [code] = await child.exit;
+            assert.equal(code, 0, `${lib}: ${lines.join(" / ")}`);
+            outputs[lib] = lines.at(-1) ?? "";
+        }
+        const sent = JSON.parse(outputs.sluice ?? "{}") as Record<string, string[]>;
+        assert.equal(Object.keys(sent).length, 10);
+        assert.deepEqual(
+            sent["3"],
+            Array.from({ length: 10 }, (_, n) => `start msg ${2 + 10 * n}`),
+        );
+        assert.deepEqual(sent, JSON.parse(outputs.reference ?? "{}"));
     });
 
     it("refuses to let a BotWorker poll, by bot.start(), bot.stop() or run(), with WORKER_CANNOT_POLL", async () => {
