@@ -1,6 +1,7 @@
 /**
  * Many cores for one bot: 20,000 updates over 500 chats (in bursts of four
- * messages from one chat), each handler burning 2 ms of CPU. sluice's `distribute` on 2 threads against the same
+ * messages from one chat), each handler doing 2 ms of CPU work (calibrated
+ * once, the same work in every thread). sluice's `distribute` on 2 threads against the same
  * bot on the main thread alone, and against the reference's `distribute` on
  * 2 threads; per-chat order violations counted for both (an update that
  * started after a later update of its chat had started).
@@ -13,6 +14,7 @@ import type { Context } from "grammy";
 import * as sluice from "../src/index.js";
 import type { RemoteSimulator } from "../src/simulator/index.js";
 import { freshBot, until } from "./rig.js";
+import { calibrate, spin } from "./spin.js";
 
 export const DISTRIBUTE_UPDATES = 20_000;
 export const DISTRIBUTE_CHATS = 500;
@@ -33,6 +35,8 @@ export interface DistributeResult {
 }
 
 let launchers = 0;
+/** Iterations of `spin` that take BURN_MS on this machine, calibrated once. */
+let iterations: number | undefined;
 const written: string[] = [];
 
 /**
@@ -56,6 +60,7 @@ export function removeDistributeFiles(): void {
 
 /** Updates per second, and order violations, of one setup. */
 export async function distributedThroughput(sim: RemoteSimulator, setup: DistributeSetup): Promise<DistributeResult> {
+    const work = (iterations ??= calibrate(BURN_MS));
     const { bot, token } = await freshBot(sim);
     const messages = Array.from({ length: DISTRIBUTE_UPDATES }, (_, i) => ({ chatId: chatOf(Math.floor(i / BURST)), text: "x" }));
     for (let i = 0; i < messages.length; i += 10_000) await sim.pushMessages(token, messages.slice(i, i + 10_000));
@@ -66,14 +71,13 @@ export async function distributedThroughput(sim: RemoteSimulator, setup: Distrib
         BENCH_WORKER_LIB: setup,
         BENCH_WORKER_TOKEN: token,
         BENCH_WORKER_STARTS: starts,
-        BENCH_WORKER_BURN_MS: String(BURN_MS),
+        BENCH_WORKER_SPIN: String(work),
     });
     let handled = 0;
     let close = async () => {};
     if (setup === "main") {
         bot.on("message", () => {
-            const until = performance.now() + BURN_MS;
-            while (performance.now() < until) {}
+            spin(work);
             handled++;
         });
     } else {
