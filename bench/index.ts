@@ -284,7 +284,7 @@ async function measurePool(): Promise<void> {
 async function compareDistribute(): Promise<void> {
     console.log(
         `\nMany cores: ${DISTRIBUTE_UPDATES.toLocaleString("en-US")} updates over ${DISTRIBUTE_CHATS} chats, ` +
-            `each handler burning ${BURN_MS} ms of CPU; distribute on 2 worker threads (median of ${DISTRIBUTE_ROUNDS})`,
+            `each handler doing ${BURN_MS} ms of CPU work; distribute on 2 worker threads (median of ${DISTRIBUTE_ROUNDS})`,
     );
     const main: number[] = [];
     const sluiceRates: number[] = [];
