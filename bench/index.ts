@@ -302,8 +302,9 @@ async function compareDistribute(): Promise<void> {
     }
     const [m, s, r] = [median(main), median(sluiceRates), median(referenceRates)];
     console.log(`  sluice, main thread alone     ${rate(m)}`);
-    console.log(`  @grammyjs/runner distribute   ${rate(r)}  (${referenceViolations} per-chat order violations)`);
-    console.log(`  sluice distribute             ${rate(s)}  (${sluiceViolations} per-chat order violations; target 0)`);
+    const perRun = (violations: number) => Math.round(violations / DISTRIBUTE_ROUNDS).toLocaleString("en-US");
+    console.log(`  @grammyjs/runner distribute   ${rate(r)}  (${perRun(referenceViolations)} per-chat order violations per run)`);
+    console.log(`  sluice distribute             ${rate(s)}  (${perRun(sluiceViolations)} per-chat order violations per run; target 0)`);
     console.log(`  ratio sluice distribute / main thread: ${(s / m).toFixed(2)}x`);
     console.log(`  ratio sluice / reference distribute:   ${(s / r).toFixed(2)}x  (target >= 1.00x)`);
 }
