@@ -9,7 +9,8 @@
  * - `WORKER_BOT_CATCH=1`: the worker bot handles its own errors (bot.catch replies "caught …");
  * - `WORKER_BOT_BROKEN=1`: the file throws while it loads.
  *
- * Each text message is answered at once with `start <text> thread=<id> running=<n>`, then its command runs:
+ * Each text message is answered with `start <text> thread=<id> running=<n>` (`msg …` after a wait of 0-4 ms,
+ * the others at once), then its command runs:
  * `slow <ms>`, `burn <ms>` (CPU), `exit-once`, `throw-once`, `poison` (process.exit every time),
  * `unnamed` (ends the thread from a timer outside every handler), `fail` (the handler throws).
  */
@@ -49,6 +50,8 @@ bot.on("message:text", async (ctx) => {
     try {
         const text = ctx.message.text;
         const [command, argument] = text.split(" ");
+        // Plain messages wait a little first: two of one chat running at once would then reply out of order.
+        if (command === "msg") await sleep((ctx.update.update_id * 7) % 5);
         if (command !== "burn") await ctx.reply(`start ${text} thread=${threadId} running=${running}`);
         switch (command) {
             case "slow":
@@ -77,8 +80,6 @@ bot.on("message:text", async (ctx) => {
                 break;
             case "fail":
                 throw new Error(`handler failed on ${text}`);
-            default:
-                await sleep((ctx.update.update_id * 7) % 5);
         }
     } finally {
         running--;
