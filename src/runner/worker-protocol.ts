@@ -19,6 +19,7 @@ import type { WorkerErrorInfo } from "../shared/errors.js";
 
 /** Set to `PROTOCOL_VERSION` in a thread's environment by sluice's `distribute`. */
 export const PROTOCOL_ENV = "SLUICE_DISTRIBUTE_PROTOCOL";
+/** The version of the extras below; a worker that does not know it speaks only the reference's protocol. */
 export const PROTOCOL_VERSION = "1";
 
 /** The worker file has built its `BotWorker`: a sign of life, and where a dying thread names its culprit. */

@@ -274,6 +274,7 @@ export class PoisonUpdateError extends SluiceError {
     readonly updateId: number;
     /** How many times it was seen killing (observed exits plus deaths while it ran alone). */
     readonly attempts: number;
+    /** Whether any of those deaths was seen to come from its handler (`"observed-exit"`). */
     readonly judgement: Judgement;
     /** How the last death it caused happened, e.g. `"uncaught exception: Error: boom"`. */
     readonly lastExit: string | undefined;
@@ -307,6 +308,7 @@ export interface WorkerErrorInfo {
  * the worker bot to handle errors there instead.
  */
 export class WorkerHandlerFailedError extends SluiceError {
+    /** The update whose handler failed. */
     readonly updateId: number;
 
     constructor(updateId: number, error: WorkerErrorInfo) {
