@@ -248,8 +248,8 @@ describe("distribute", () => {
         }
     });
 
-    it("fails with WORKER_FAILED when the worker file cannot load, without starting threads forever", async () => {
-        const central = await startCentral({ env: { WORKER_BOT_BROKEN: "1" } });
+    it("fails with WORKER_FAILED when the worker file cannot load, without starting threads forever, keeping the updates in the journal", async () => {
+        const central = await startCentral({ env: { WORKER_BOT_BROKEN: "1" }, store: true });
         try {
             const { sim, token } = central.rig;
             for (let chat = 1; chat <= 6; chat++) sim.pushMessage(token, { chatId: chat, userId: chat, text: `msg ${chat}` });
@@ -264,6 +264,8 @@ describe("distribute", () => {
             sim.pushMessage(token, { chatId: 1, userId: 1, text: "later" });
             await until(() => central.errors.length === 7);
             assert.equal(central.errors[6]?.code, "WORKER_FAILED");
+            // Nothing was handled: all seven wait in the journal for a restart with a worker file that loads.
+            assert.equal(central.handle.journal?.unfinishedCount(), 7);
         } finally {
             await central.close();
         }

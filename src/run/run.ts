@@ -13,7 +13,7 @@ import { createRunner, type RunnerHandle } from "../runner/runner.js";
 import { createConcurrentSink, type SinkOptions } from "../runner/sink.js";
 import { createSource, type SourceOptions } from "../runner/source.js";
 import { botIdOfToken } from "../shared/bot-id.js";
-import { InvalidOptionError, PoisonUpdateError, SluiceError } from "../shared/errors.js";
+import { InvalidOptionError, PoisonUpdateError, SluiceError, WorkerFailedError } from "../shared/errors.js";
 import { componentLogger, type Logger } from "../shared/logger.js";
 import { chatIdOfUpdate } from "../shared/update-chat.js";
 import { currentUpdateScope, runInUpdateScope } from "../shared/update-scope.js";
@@ -205,16 +205,20 @@ export function run<Y extends { update_id: number }, R>(bot: BotAdapter<Y, R>, o
      * With a journal, an update whose handling rejects with a
      * `PoisonUpdateError` (from `distribute`, or thrown by a handler) goes to
      * the quarantine instead of the error handler: it is kept, not retried.
+     * One that failed with `WORKER_FAILED` never reached a handler: it goes
+     * to the error handler but stays unfinished, for a restart with a worker
+     * file that loads.
      */
     const handleOrSetAside =
-        journal === undefined
+        journal === undefined || replay === undefined
             ? handleUpdate
             : async (update: Y) => {
                   try {
                       await handleUpdate(update);
                   } catch (error) {
-                      const poison = poisonOf(error);
-                      if (poison === undefined) throw error;
+                      if (innerError(error) instanceof WorkerFailedError) replay.keepUnfinished(update.update_id);
+                      const poison = innerError(error);
+                      if (!(poison instanceof PoisonUpdateError)) throw error;
                       journal.setAside(update, poison);
                   }
               };
@@ -407,9 +411,12 @@ function* chatsOf(updates: readonly unknown[]): Generator<number> {
     }
 }
 
-/** The `PoisonUpdateError` a handling failed with, as such or wrapped by grammY in a `BotError`. */
-function poisonOf(error: unknown): PoisonUpdateError | undefined {
-    if (error instanceof PoisonUpdateError) return error;
-    const inner = (error as { error?: unknown } | null)?.error;
-    return inner instanceof PoisonUpdateError ? inner : undefined;
+/**
+ * The error a handling failed with: as thrown, or unwrapped from grammY's
+ * `BotError` (by its `error` field, not `instanceof`: the bot's grammY may be
+ * another copy than the one sluice would import).
+ */
+function innerError(error: unknown): unknown {
+    if (error instanceof SluiceError) return error;
+    return (error as { error?: unknown } | null)?.error ?? error;
 }
