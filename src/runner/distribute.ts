@@ -245,7 +245,7 @@ class ThreadPool {
     }
 
     private slotFor(update: Update, key: string | undefined): ThreadSlot {
-        const index = key === undefined ? update.update_id : hash(key);
+        const index = key === undefined ? Math.abs(update.update_id) : hash(key);
         return this.slots[index % this.slots.length]!;
     }
 }
