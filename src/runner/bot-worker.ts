@@ -80,7 +80,8 @@ export class BotWorker<C extends Context = Context, A extends Api = Api> extends
                     try {
                         await this.errorHandler(error instanceof BotError ? error : new BotError(error, undefined as never));
                     } catch (thrown) {
-                        // The reference's worker would die of this rethrow; the central bot is told instead.
+                        // The reference's worker dies of this rethrow. Here sluice's central bot is told; under the
+                        // reference's, grammY's default handler has printed it and the update counts as handled.
                         failure = thrown instanceof BotError ? thrown.error : thrown;
                         failed = sluiceCentral;
                     }
