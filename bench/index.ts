@@ -7,6 +7,7 @@
 import { forkSimulator } from "../src/simulator/index.js";
 import { importRate, replyLatencyDuringCampaign } from "./campaigns.js";
 import { clusterThroughput, needRedis, singleNodeThroughput } from "./cluster.js";
+import { BURN_MS, DISTRIBUTE_CHATS, DISTRIBUTE_UPDATES, distributedThroughput, removeDistributeFiles } from "./distribute.js";
 import { quietP99 } from "./fairness.js";
 import { journaledThroughput, removeJournalFiles, resumeTime } from "./journal.js";
 import { heapAfterChats } from "./memory.js";
@@ -25,8 +26,12 @@ const PAID_BROADCAST_SIZE = Number(process.env.BENCH_PAID_BROADCAST_SIZE ?? 100_
 const CAMPAIGN_SIZE = Number(process.env.BENCH_CAMPAIGN_SIZE ?? 1_000_000);
 /** Seconds each broadcast is measured for, after its warm-up. */
 const BROADCAST_SECONDS = Number(process.env.BENCH_BROADCAST_SECONDS ?? 60);
-/** `BENCH_ONLY=throughput,journal,outbox,campaigns,tasks,fairness,memory,pool,cluster` (any subset) runs only those comparisons. */
-const only = new Set((process.env.BENCH_ONLY ?? "throughput,journal,outbox,campaigns,tasks,fairness,memory,pool,cluster").split(","));
+/** `BENCH_ONLY=throughput,journal,outbox,campaigns,tasks,fairness,memory,pool,distribute,cluster` (any subset) runs only those comparisons. */
+const only = new Set(
+    (process.env.BENCH_ONLY ?? "throughput,journal,outbox,campaigns,tasks,fairness,memory,pool,distribute,cluster").split(","),
+);
+/** Rounds of the distribute comparison (each takes about a minute: 40 s of it the main-thread run). */
+const DISTRIBUTE_ROUNDS = Number(process.env.BENCH_DISTRIBUTE_ROUNDS ?? 1);
 /** Polling bots in the pool benchmark; smaller for a quick run. */
 const POOL_BOTS = Number(process.env.BENCH_POOL_BOTS ?? 1_000);
 /** Updates of the cluster's single-node comparison, and rounds of each cluster comparison; smaller for a quick run. */
@@ -40,10 +45,12 @@ try {
     if (only.has("throughput")) await compareThroughput();
     if (only.has("journal")) await compareJournal();
     if (only.has("fairness")) await compareFairness();
+    if (only.has("distribute")) await compareDistribute();
     if (only.has("cluster")) await compareCluster();
 } finally {
     await sim.close();
     removeJournalFiles();
+    removeDistributeFiles();
 }
 if (only.has("outbox")) {
     await compareOutbox();
@@ -53,6 +60,8 @@ if (only.has("campaigns")) await compareCampaigns();
 if (only.has("tasks")) await measureTasks();
 if (only.has("memory")) await compareMemory();
 if (only.has("pool")) await measurePool();
+// The reference's distribute keeps its worker threads for the life of the process: they would hold it open.
+if (only.has("distribute")) process.exit(0);
 
 async function compareThroughput(): Promise<void> {
     await throughputAt(0, "the simulator answers at once (CPU-bound: handling competes with fetching)");
@@ -316,4 +325,32 @@ async function measurePool(): Promise<void> {
         `  do() p99 on cold tokens (starts the bot): ${ms(cold.without)}, ${ms(cold.hanging)} while another token's getMe hangs ` +
             `(${added(cold)})`,
     );
+}
+
+async function compareDistribute(): Promise<void> {
+    console.log(
+        `\nMany cores: ${DISTRIBUTE_UPDATES.toLocaleString("en-US")} updates over ${DISTRIBUTE_CHATS} chats, ` +
+            `each handler doing ${BURN_MS} ms of CPU work; distribute on 2 worker threads (median of ${DISTRIBUTE_ROUNDS})`,
+    );
+    const main: number[] = [];
+    const sluiceRates: number[] = [];
+    const referenceRates: number[] = [];
+    let sluiceViolations = 0;
+    let referenceViolations = 0;
+    for (let round = 0; round < DISTRIBUTE_ROUNDS; round++) {
+        main.push((await distributedThroughput(sim, "main")).perSecond);
+        const ours = await distributedThroughput(sim, "sluice");
+        sluiceRates.push(ours.perSecond);
+        sluiceViolations += ours.orderViolations;
+        const theirs = await distributedThroughput(sim, "reference");
+        referenceRates.push(theirs.perSecond);
+        referenceViolations += theirs.orderViolations;
+    }
+    const [m, s, r] = [median(main), median(sluiceRates), median(referenceRates)];
+    console.log(`  sluice, main thread alone     ${rate(m)}`);
+    const perRun = (violations: number) => Math.round(violations / DISTRIBUTE_ROUNDS).toLocaleString("en-US");
+    console.log(`  @grammyjs/runner distribute   ${rate(r)}  (${perRun(referenceViolations)} per-chat order violations per run)`);
+    console.log(`  sluice distribute             ${rate(s)}  (${perRun(sluiceViolations)} per-chat order violations per run; target 0)`);
+    console.log(`  ratio sluice distribute / main thread: ${(s / m).toFixed(2)}x`);
+    console.log(`  ratio sluice / reference distribute:   ${(s / r).toFixed(2)}x  (target >= 1.00x)`);
 }

@@ -4,9 +4,10 @@
  * A drop-in for `@grammyjs/runner`: `run`, `createRunner`, `createSource`,
  * `createUpdateFetcher`, the three sinks, `sequentialize` and their types keep
  * the reference's names and shapes (test/types/runner-compat.ts has the
- * compiler check it). Not provided (yet) of the reference's exports:
- * `distribute` and `BotWorker` (worker threads), and `DecayingDeque` (the
- * reference's internal queue; sluice's sinks schedule with per-chat lanes).
+ * compiler check it), and so do `distribute` and `BotWorker` (worker
+ * threads). Not provided of the reference's exports: `DecayingDeque`, the
+ * reference's internal queue, which nothing public takes or returns
+ * (sluice's sinks schedule with per-chat lanes).
  *
  * The rest is sluice's own: the journal (`store`), the outbox, the bot pool,
  * typed errors.
@@ -52,7 +53,10 @@ export type { PoolBotInfo, PoolBotState } from "./pool/pooled-bot.js";
 export type { RunOutboxOptions } from "./run/persistence.js";
 // run(): the runner with the journal and the outbox composed in.
 export { type RunHandle, type RunOptions, run } from "./run/run.js";
+// Worker threads: many cores for one bot.
+export { BotWorker } from "./runner/bot-worker.js";
 export type { Constraint } from "./runner/constraint.js";
+export { type DistributeMiddleware, type DistributeOptions, type DistributeStatus, distribute } from "./runner/distribute.js";
 export { type BotAdapter, createUpdateFetcher, type FetchOptions, type RunnerOptions, type UpdateFetcher } from "./runner/fetcher.js";
 export type { TimeoutHandler, TimeoutInfo } from "./runner/lanes.js";
 // The runner: the reference-compatible core.
@@ -74,6 +78,7 @@ export {
     DeadLetterError,
     InvalidOptionError,
     PermanentTaskError,
+    PoisonUpdateError,
     type SendFailure,
     SluiceError,
     type SluiceErrorCode,
@@ -84,6 +89,11 @@ export {
     type TemplatePlace,
     type TemplateProblem,
     UnauthorizedError,
+    WorkerCannotPollError,
+    WorkerClosedError,
+    type WorkerErrorInfo,
+    WorkerFailedError,
+    WorkerHandlerFailedError,
 } from "./shared/errors.js";
 export { createLogger, type Logger } from "./shared/logger.js";
 export { chatAndUserOfUpdate, chatIdOfUpdate } from "./shared/update-chat.js";

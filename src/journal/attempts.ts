@@ -12,7 +12,7 @@
  * - `exits`: observed exits its own handler caused. `process.exit`, an
  *   uncaught exception and an unhandled rejection run the `exit` event
  *   synchronously, in the async context of the code that ended the process
- *   (see exit-witness.ts), so the culprit is known and written at once.
+ *   (see shared/exit-witness.ts), so the culprit is known and written at once.
  *   Nothing else running is charged.
  * - `deaths`: unexplained deaths at which it was running. "Running" is
  *   started in the dead life (start log, or trial record) and not done. Being
@@ -38,12 +38,13 @@
  */
 import { rmSync } from "node:fs";
 import type { Statement } from "better-sqlite3";
+import type { Judgement } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
 import { preparedStatement, type Store } from "../store/store.js";
 import { type PreviousStarts, StartLog } from "./start-log.js";
 
-/** How a quarantined update was judged. */
-export type Judgement = "observed-exit" | "repeated-hard-deaths";
+/** How a quarantined update was judged (defined with `PoisonUpdateError`, which carries one too). */
+export type { Judgement };
 
 /** Why an update is sent to the quarantine. */
 export interface Verdict {

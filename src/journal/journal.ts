@@ -1,13 +1,13 @@
 import type { Statement } from "better-sqlite3";
 import { SluiceError } from "../shared/errors.js";
+import { type ObservedExit, witnessExit } from "../shared/exit-witness.js";
 import { componentLogger, type Logger } from "../shared/logger.js";
 import { milliseconds, wholeNumber } from "../shared/options.js";
 import { chatIdOfUpdate } from "../shared/update-chat.js";
 import { OwnerLock } from "../store/owner-lock.js";
 import { preparedStatement, type Store } from "../store/store.js";
-import { Attempts, type TrialKind } from "./attempts.js";
+import { Attempts, type TrialKind, type Verdict } from "./attempts.js";
 import { decodeBatch, encodeBatch } from "./batch-encoding.js";
-import { type ObservedExit, witnessExit } from "./exit-witness.js";
 import { Quarantine, type QuarantinedUpdate } from "./quarantine.js";
 
 export type { QuarantinedUpdate };
@@ -349,6 +349,33 @@ export class Journal<Y extends { update_id: number }> {
             if (update !== undefined) this.insertBatch([update], undefined);
             return update;
         });
+    }
+
+    /**
+     * Moves an update straight to the quarantine with a verdict reached
+     * elsewhere (a `PoisonUpdateError`: `distribute` gave it up after it
+     * ended worker threads), and counts it as ended. Logged like the
+     * journal's own verdicts.
+     */
+    setAside(update: Y, verdict: Verdict): void {
+        this.assertRecovered();
+        const updateId = update.update_id;
+        this.store.transaction(() => {
+            this.quarantine.add(update, verdict, Date.now());
+            if (!this.setDoneBit(updateId)) return;
+            this.writeDirty();
+            this.attempts.forget([updateId]);
+        });
+        this.log.error(
+            {
+                updateId,
+                chatId: chatIdOfUpdate(update),
+                attempts: verdict.attempts,
+                judgement: verdict.judgement,
+                lastExit: verdict.lastExit,
+            },
+            "update quarantined: it was given up as poison; inspect it with journal.quarantined(), then retry or drop it",
+        );
     }
 
     /** Deletes a quarantined update for good; `false` if no such update is quarantined. */

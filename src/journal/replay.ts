@@ -15,6 +15,8 @@ export class Replay<Y extends { update_id: number }> {
     private trials: Trials | undefined;
     /** Updates whose handler has been called and has not returned. */
     private readonly inHandler = new Set<number>();
+    /** Updates whose handling failed before it began (see `keepUnfinished`): not marked done when it ends. */
+    private readonly kept = new Set<number>();
 
     constructor(
         private readonly journal: Journal<Y>,
@@ -69,13 +71,22 @@ export class Replay<Y extends { update_id: number }> {
         if (this.inHandler.has(updateId)) this.journal.markDone(updateId);
     }
 
+    /**
+     * The handling of this update failed before any handler ran (the worker
+     * threads of `distribute` cannot start: `WORKER_FAILED`): when it ends,
+     * it stays unfinished in the journal and is handled after a restart.
+     */
+    keepUnfinished(updateId: number): void {
+        this.kept.add(updateId);
+    }
+
     /** The bot is stopping: trials still waiting for their moments run now, so the drain can finish them. */
     hurry(): void {
         this.trials?.hurry();
     }
 
     private ended(updateId: number): void {
-        this.journal.markDone(updateId);
+        if (!this.kept.delete(updateId)) this.journal.markDone(updateId);
         const { trials } = this;
         if (trials === undefined) return;
         // A trial's record must stay exact: who of its members is still running if the process dies now.

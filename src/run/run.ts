@@ -14,7 +14,7 @@ import { createRunner, type RunnerHandle } from "../runner/runner.js";
 import { createConcurrentSink, type SinkOptions } from "../runner/sink.js";
 import { createSource, type SourceOptions } from "../runner/source.js";
 import { botIdOfToken } from "../shared/bot-id.js";
-import { InvalidOptionError, SluiceError } from "../shared/errors.js";
+import { InvalidOptionError, PoisonUpdateError, SluiceError, WorkerFailedError } from "../shared/errors.js";
 import { componentLogger, type Logger } from "../shared/logger.js";
 import { chatIdOfUpdate } from "../shared/update-chat.js";
 import { currentUpdateScope, runInUpdateScope } from "../shared/update-scope.js";
@@ -209,11 +209,32 @@ export function run<Y extends { update_id: number }, R>(bot: BotAdapter<Y, R>, o
         persistence === undefined && clustered === undefined
             ? (update: Y) => bot.handleUpdate(update)
             : (update: Y) => runInUpdateScope(botIdOfToken(bot.token, "cluster"), update.update_id, () => bot.handleUpdate(update));
+    /**
+     * With a journal, an update whose handling rejects with a
+     * `PoisonUpdateError` (from `distribute`, or thrown by a handler) goes to
+     * the quarantine instead of the error handler: it is kept, not retried.
+     * One that failed with `WORKER_FAILED` never reached a handler: it goes
+     * to the error handler but stays unfinished, for a restart with a worker
+     * file that loads.
+     */
+    const handleOrSetAside =
+        journal === undefined || replay === undefined
+            ? handleUpdate
+            : async (update: Y) => {
+                  try {
+                      await handleUpdate(update);
+                  } catch (error) {
+                      if (innerError(error) instanceof WorkerFailedError) replay.keepUnfinished(update.update_id);
+                      const poison = innerError(error);
+                      if (!(poison instanceof PoisonUpdateError)) throw error;
+                      journal.setAside(update, poison);
+                  }
+              };
     const timeout = options.sink?.timeout;
     // Without a journal there is nothing to record: the bot's own handleUpdate, no wrapper.
     const consume =
         replay !== undefined
-            ? (update: Y) => replay.handle(update.update_id, () => handleUpdate(update))
+            ? (update: Y) => replay.handle(update.update_id, () => handleOrSetAside(update))
             : clustered !== undefined
               ? (update: Y) => settled(handleUpdate(update), () => clustered.done(update))
               : handleUpdate;
@@ -398,4 +419,14 @@ function* chatsOf(updates: readonly unknown[]): Generator<number> {
         const chat = chatIdOfUpdate(update);
         if (chat !== undefined) yield chat;
     }
+}
+
+/**
+ * The error a handling failed with: as thrown, or unwrapped from grammY's
+ * `BotError` (by its `error` field, not `instanceof`: the bot's grammY may be
+ * another copy than the one sluice would import).
+ */
+function innerError(error: unknown): unknown {
+    if (error instanceof SluiceError) return error;
+    return (error as { error?: unknown } | null)?.error ?? error;
 }

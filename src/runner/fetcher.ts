@@ -1,7 +1,7 @@
 import type { Api } from "grammy";
 import type { Update } from "grammy/types";
 import { backoffMs, type RetryGrowth } from "../shared/backoff.js";
-import { ConflictError, InvalidOptionError, SluiceError, UnauthorizedError } from "../shared/errors.js";
+import { ConflictError, InvalidOptionError, SluiceError, UnauthorizedError, WorkerCannotPollError } from "../shared/errors.js";
 import { componentLogger, type Logger } from "../shared/logger.js";
 import { milliseconds, wholeNumber } from "../shared/options.js";
 import { readTelegramError, retryAfterSeconds } from "../shared/telegram-error.js";
@@ -177,6 +177,8 @@ export function createUpdateFetcher<Y extends { update_id: number }, R>(
  * when retrying cannot help.
  */
 function retryDelay(error: unknown, waitMs: number): number {
+    // A BotWorker refuses getUpdates in its own transformer: no retry can change that.
+    if (error instanceof WorkerCannotPollError) throw error;
     const telegram = readTelegramError(error);
     const code = telegram.errorCode;
     const description = code === undefined ? "" : telegram.description;

@@ -20,6 +20,11 @@
  * - `CLUSTER_UNREACHABLE`: `joinCluster` could not reach Redis.
  * - `CLUSTER_BOT_TWICE`: a bot was run twice on one cluster node.
  * - `CLUSTER_FENCED`: a handler's update passed to another cluster node meanwhile; its calls are refused.
+ * - `POISON_UPDATE`: an update kept killing what handled it (see `PoisonUpdateError`); `run` with a store quarantines it.
+ * - `WORKER_HANDLER_FAILED`: a worker thread's handler threw and the worker bot has no `bot.catch` of its own.
+ * - `WORKER_FAILED`: the worker file of `distribute` could not be loaded, or its threads die before they handle anything.
+ * - `WORKER_CLOSED`: `distribute`'s threads were closed while the update waited for one.
+ * - `WORKER_CANNOT_POLL`: a `BotWorker` was asked to poll; it gets its updates from `distribute`.
  */
 export type SluiceErrorCode =
     | "UNAUTHORIZED"
@@ -50,7 +55,12 @@ export type SluiceErrorCode =
     | "POOL_BOT_FAILED"
     | "CLUSTER_UNREACHABLE"
     | "CLUSTER_BOT_TWICE"
-    | "CLUSTER_FENCED";
+    | "CLUSTER_FENCED"
+    | "POISON_UPDATE"
+    | "WORKER_HANDLER_FAILED"
+    | "WORKER_FAILED"
+    | "WORKER_CLOSED"
+    | "WORKER_CANNOT_POLL";
 
 /**
  * Every error sluice throws on purpose is a `SluiceError`: match on `code`
@@ -241,5 +251,113 @@ export class TaskDeadError extends SluiceError {
         super("TASK_DEAD", `Task ${taskId} is dead: ${lastError}. tasks.retry(${taskId}) runs it again.`);
         this.taskId = taskId;
         this.lastError = lastError;
+    }
+}
+
+/**
+ * How an update was judged to be poison: `"observed-exit"` (its handler was
+ * seen ending the process or thread: `process.exit`, an uncaught exception,
+ * an unhandled rejection) or `"repeated-hard-deaths"` (what ran it died
+ * without a trace each time it ran alone).
+ */
+export type Judgement = "observed-exit" | "repeated-hard-deaths";
+
+/**
+ * An update that keeps killing what handles it, given up. `distribute`
+ * rejects with it after an update ended its worker thread `maxAttempts`
+ * times; a handler may throw it too. Under `run(bot, { store })` an update
+ * whose handling rejects with it goes to the journal's quarantine (see
+ * `handle.journal.quarantined()`) instead of the error handler.
+ */
+export class PoisonUpdateError extends SluiceError {
+    /** The update given up. */
+    readonly updateId: number;
+    /** How many times it was seen killing (observed exits plus deaths while it ran alone). */
+    readonly attempts: number;
+    /** Whether any of those deaths was seen to come from its handler (`"observed-exit"`). */
+    readonly judgement: Judgement;
+    /** How the last death it caused happened, e.g. `"uncaught exception: Error: boom"`. */
+    readonly lastExit: string | undefined;
+
+    constructor(updateId: number, verdict: { attempts: number; judgement: Judgement; lastExit: string | undefined }) {
+        super(
+            "POISON_UPDATE",
+            `Update ${updateId} was given up: it ended the thread handling it ${verdict.attempts} times` +
+                `${verdict.lastExit === undefined ? "" : ` (last: ${verdict.lastExit})`}. ` +
+                "Fix the handler for updates like it; with a store it is in the quarantine (journal.quarantined()) to retry or drop.",
+        );
+        this.updateId = updateId;
+        this.attempts = verdict.attempts;
+        this.judgement = verdict.judgement;
+        this.lastExit = verdict.lastExit;
+    }
+}
+
+/** What crosses a thread boundary of an error: enough to read and log it. */
+export interface WorkerErrorInfo {
+    name: string;
+    message: string;
+    stack?: string;
+}
+
+/**
+ * A worker thread's handler threw (or its own `bot.catch` rethrew) while
+ * handling an update `distribute` sent it: the central bot's error handler
+ * gets this, with the worker's error in `cause` (name, message and stack;
+ * an error object itself cannot cross threads intact). Add `bot.catch` to
+ * the worker bot to handle errors there instead.
+ */
+export class WorkerHandlerFailedError extends SluiceError {
+    /** The update whose handler failed. */
+    readonly updateId: number;
+
+    constructor(updateId: number, error: WorkerErrorInfo) {
+        const cause = Object.assign(new Error(error.message), { name: error.name, stack: error.stack });
+        super(
+            "WORKER_HANDLER_FAILED",
+            `The worker thread's handler failed on update ${updateId}: ${error.name}: ${error.message}. ` +
+                "Handle errors in the worker with bot.catch(), or here in the central bot's bot.catch().",
+            { cause },
+        );
+        this.updateId = updateId;
+    }
+}
+
+/**
+ * The worker file given to `distribute` cannot run: its threads ended
+ * before handling anything, several times in a row (a wrong path, a syntax
+ * error, a throw while the file loads). Every update waiting for a thread is
+ * rejected with it, and so are later ones: fix the file and start the bot again.
+ */
+export class WorkerFailedError extends SluiceError {
+    constructor(specifier: string, lastExit: string | undefined) {
+        super(
+            "WORKER_FAILED",
+            `The worker file ${specifier} could not be started: its threads ended before handling any update, ` +
+                `several times in a row${lastExit === undefined ? "" : ` (last: ${lastExit})`}. ` +
+                "Check that the path is right and that the file loads (node <file> shows the error), then restart the bot.",
+        );
+    }
+}
+
+/** `distribute`'s threads were closed while this update waited for (or ran on) one; it was not finished. */
+export class WorkerClosedError extends SluiceError {
+    constructor(updateId: number) {
+        super(
+            "WORKER_CLOSED",
+            `Update ${updateId} was not finished: distribute's worker threads were closed. ` +
+                "Stop the bot (which waits for running updates) before closing the threads.",
+        );
+    }
+}
+
+/** A `BotWorker` cannot poll: it gets its updates from `distribute` in the central bot. */
+export class WorkerCannotPollError extends SluiceError {
+    constructor(what: string) {
+        super(
+            "WORKER_CANNOT_POLL",
+            `A BotWorker cannot ${what}: it handles the updates the central bot sends it with distribute(). ` +
+                "Poll in the central bot (run(bot) with bot.use(distribute(workerFile))), not in the worker file.",
+        );
     }
 }

@@ -4,7 +4,7 @@
  * Prints "later listener <code>" from an exit listener registered after sluice's.
  */
 import { writeSync } from "node:fs";
-import { witnessExit } from "../../src/journal/exit-witness.js";
+import { witnessExit } from "../../src/shared/exit-witness.js";
 import { runInUpdateScope } from "../../src/shared/update-scope.js";
 
 witnessExit((exit) => writeSync(1, `witnessed ${exit.culprit?.updateId} ${exit.description}\n`));

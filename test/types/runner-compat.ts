@@ -4,7 +4,7 @@
  * written against the reference expects it. Nothing here runs.
  */
 import type * as reference from "@grammyjs/runner";
-import type { Bot } from "grammy";
+import type { Bot, Context } from "grammy";
 import type { Update } from "grammy/types";
 import * as sluice from "../../src/index.js";
 
@@ -52,3 +52,15 @@ export const sinkOptions: sluice.SinkOptions<Update> = {} as reference.SinkOptio
 export const supplier: sluice.UpdateSupplier<Update> = {} as reference.UpdateSupplier<Update>;
 export const fromReferenceSink: sluice.UpdateSink<Update> = {} as reference.UpdateSink<Update>;
 export const fromReferenceSource: sluice.UpdateSource<Update> = {} as reference.UpdateSource<Update>;
+
+// Worker threads: the central bot's middleware and the worker's bot, as code written for the reference uses them.
+declare const referenceWorkerBot: reference.BotWorker;
+bot.use(sluice.distribute("./worker.js"));
+bot.use(sluice.distribute("./worker.js", { count: 8 }));
+export const distributed: ReturnType<typeof reference.distribute<Context>> = sluice.distribute<Context>("./worker.js");
+export const distributeArguments: Parameters<typeof sluice.distribute<Context>> = [] as unknown as Parameters<
+    typeof reference.distribute<Context>
+>;
+export const workerClass: new (...args: ConstructorParameters<typeof reference.BotWorker<Context>>) => reference.BotWorker<Context> =
+    sluice.BotWorker<Context>;
+export const workerBot: sluice.BotWorker = referenceWorkerBot;

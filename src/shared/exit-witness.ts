@@ -1,5 +1,5 @@
-import { redactTokens } from "../shared/redact.js";
-import { currentUpdateScope, type UpdateScope } from "../shared/update-scope.js";
+import { redactTokens } from "./redact.js";
+import { currentUpdateScope, type UpdateScope } from "./update-scope.js";
 
 /** How the process is ending, as seen from its `exit` event. */
 export interface ObservedExit {
