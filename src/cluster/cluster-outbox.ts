@@ -77,6 +77,8 @@ interface Leased {
     method: string;
     payload: Record<string, unknown>;
     attempts: number;
+    /** When its answer came (this process' monotonic clock). */
+    answeredAt?: number;
 }
 
 /**
@@ -121,7 +123,9 @@ export class ClusterOutbox {
         this.keepSentMs = milliseconds("outbox.keepSentMs", options.keepSentMs, DAY_MS, { positive: true });
         const globalPerSecond = positiveNumber("outbox.globalPerSecond", options.globalPerSecond, 30);
         this.limits = {
-            global: intervalMs(globalPerSecond, 1_000),
+            // Spaced evenly at the limit itself, without the chats' margin: the window below is what keeps
+            // every second at the server within it, whatever each call's delay on the way.
+            global: Math.ceil(1_000_000 / globalPerSecond) / 1000,
             // The window counts whole sends: a fractional rate admits its whole part in any second.
             limit: Math.max(1, Math.floor(globalPerSecond)),
             privateChat: intervalMs(positiveNumber("outbox.privatePerSecond", options.privatePerSecond, 1), 1_000),
@@ -392,8 +396,14 @@ export class ClusterOutbox {
         dispatching
             .run(true, () => raw[message.method]!(message.payload, signal))
             .then(
-                (result) => this.finish(message, "sent", JSON.stringify(result ?? true)),
-                (error: unknown) => (signal.aborted ? this.finish(message, "release", "") : this.failed(message, error)),
+                (result) => {
+                    message.answeredAt = performance.now();
+                    return this.finish(message, "sent", JSON.stringify(result ?? true));
+                },
+                (error: unknown) => {
+                    message.answeredAt = performance.now();
+                    return signal.aborted ? this.finish(message, "release", "") : this.failed(message, error);
+                },
             )
             .catch((error: unknown) => {
                 // Not recorded: the lease runs out and the message goes again (the at-least-once edge).

@@ -1,6 +1,6 @@
 import type { Transformer } from "grammy";
 import type { Cluster } from "../cluster/cluster.js";
-import { ClusterOutbox } from "../cluster/cluster-outbox.js";
+import { ClusterOutbox, type ClusterOutboxOptions } from "../cluster/cluster-outbox.js";
 import { Journal, type JournalOptions } from "../journal/journal.js";
 import type { Metrics } from "../metrics/registry.js";
 import { createOutbox, type Outbox, type OutboxSettings } from "../outbox/outbox.js";
@@ -11,8 +11,11 @@ import type { Logger } from "../shared/logger.js";
 import { openStore, type Store } from "../store/store.js";
 import { createTasks, type Tasks, type TasksSettings } from "../tasks/tasks.js";
 
-/** The outbox of `run`: `true` for the default settings, or the settings `createOutbox` takes. */
-export type RunOutboxOptions = true | OutboxSettings;
+/**
+ * The outbox of `run`: `true` for the default settings, or the settings
+ * `createOutbox` takes; in a cluster, also `leaseMs` (see `ClusterOutboxOptions`).
+ */
+export type RunOutboxOptions = true | (OutboxSettings & Pick<ClusterOutboxOptions, "leaseMs">);
 
 /** The parts of a grammY bot the outbox needs: its API with token, raw methods and transformers. */
 interface BotWithApi {

@@ -10,7 +10,8 @@
 --   migrated  the chat's new id: the chat's whole queue moves there, in order
 --   release   (none) back to the head of its chat, not counted as an attempt (a closing node)
 -- ARGV[5] how long a sent message and its idempotency key are kept (ms),
--- ARGV[6] private chat interval (ms), ARGV[7] group interval (ms)
+-- ARGV[6] private chat interval (ms), ARGV[7] group interval (ms),
+-- ARGV[8] how long ago (ms, by the node's monotonic clock) the answer reached the node
 -- Returns 1, or 0 if the token no longer holds the lease.
 local p = KEYS[1]
 local id, token, outcome, value = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
@@ -19,11 +20,13 @@ local message = p .. 'm:' .. id
 if redis.call('HGET', message, 'lease') ~= token then return 0 end
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + tonumber(time[2]) / 1000
+-- When the node had the answer, on this clock: no later than now, and no earlier than the server sent it.
+local answered = now - tonumber(ARGV[8])
 local chat, priority, key = unpack(redis.call('HMGET', message, 'chat', 'prio', 'key'))
 redis.call('HDEL', message, 'lease')
 redis.call('ZREM', p .. 'leases', id)
--- Answered now: it reached Telegram by now, and counts in the bot's window for one more second.
-redis.call('ZADD', p .. 'window', 'XX', now + 1000, token)
+-- It reached Telegram before its answer came back, and counts in the bot's window for one second after that.
+redis.call('ZADD', p .. 'window', 'XX', answered + 1000, token)
 
 local function pushTat(tatKey, at)
     local tat = math.max(tonumber(redis.call('GET', tatKey) or '0'), at)
@@ -48,7 +51,7 @@ end
 if outcome ~= 'release' then
     -- The chat's next send is spaced from this answer, not from when this one was let go.
     local interval = tonumber(string.match(chat, '^%d+$') and ARGV[6] or ARGV[7])
-    pushTat(p .. 'tat:c:' .. chat, now + interval)
+    pushTat(p .. 'tat:c:' .. chat, answered + interval)
 end
 
 if outcome == 'sent' then
