@@ -86,7 +86,7 @@ function busiestSecond(times: number[]): number {
     return most;
 }
 
-describe("the outbox in Redis, shared by a cluster's nodes", () => {
+describe("the outbox in Redis, shared by a cluster's nodes", { timeout: 60_000 }, () => {
     it("three nodes broadcasting 600 messages together keep 30 in every second at the server, with no 429, at 95% of the rate or more, each chat in order", async (t) => {
         rig = await startRig({ limits: { globalPerSecond: 30, privatePerSecond: 1, groupPerMinute: 20 } });
         const name = newCluster();

@@ -446,7 +446,19 @@ export class ClusterOutbox {
 
     private async finish(message: Leased, outcome: string, value: string): Promise<void> {
         const { privateChat, group } = this.limits;
-        const held = await this.scripts.finish(this.prefix, message.id, message.token, outcome, value, this.keepSentMs, privateChat, group);
+        // The script counts the answer from when it came here, not from when Redis hears of it.
+        const answeredAgoMs = Math.floor(performance.now() - (message.answeredAt ?? performance.now()));
+        const held = await this.scripts.finish(
+            this.prefix,
+            message.id,
+            message.token,
+            outcome,
+            value,
+            this.keepSentMs,
+            privateChat,
+            group,
+            answeredAgoMs,
+        );
         if (held === 0)
             this.log.warn({ messageId: message.id, outcome }, "a send ended after its lease had expired; another node sends it again");
     }
