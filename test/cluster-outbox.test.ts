@@ -50,16 +50,19 @@ interface OutboxNode {
     child: Child;
     ready: boolean;
     took: string[];
+    /** Updates whose handler's reply resolved. */
+    replied: number[];
 }
 
 function startNode(cluster: string, id: string, env: Record<string, string> = {}): OutboxNode {
-    const node = { id, ready: false, took: [] as string[] } as OutboxNode;
+    const node = { id, ready: false, took: [] as string[], replied: [] as number[] } as OutboxNode;
     node.child = spawnScript(
         "test/helpers/outbox-node.ts",
         { API_ROOT: rig!.sim.apiRoot, BOT_TOKEN: rig!.token, CLUSTER: cluster, REDIS, NODE: id, ...env },
         (line) => {
             if (line === "r") node.ready = true;
             else if (line.startsWith("t ")) node.took.push(line.slice(2));
+            else if (line.startsWith("h ")) node.replied.push(Number(line.slice(2)));
         },
     );
     return node;
@@ -120,6 +123,30 @@ describe("the outbox in Redis, shared by a cluster's nodes", { timeout: 60_000 }
             order.set(chat, [...(order.get(chat) ?? []), round]);
         }
         for (const [chat, rounds] of order) assert.deepEqual(rounds, ["0", "1", "2"], `chat ${chat} in order`);
+        await stopNodes(nodes);
+    });
+
+    it("answers handlers' replies on any node through the outbox in Redis, once each", async () => {
+        rig = await startRig();
+        const name = newCluster();
+        const nodes = ["h1", "h2"].map((id) => startNode(name, id));
+        await until(() => nodes.every((node) => node.ready), 20_000, "two nodes");
+        const updates = Array.from({ length: 12 }, (_, n) => rig!.sim.pushMessage(rig!.token, { chatId: 3000 + (n % 4), text: `q${n}` }));
+        await until(() => nodes.flatMap((node) => node.replied).length >= 12, 15_000, "12 replies resolved");
+        assert.deepEqual(
+            nodes.flatMap((node) => node.replied).sort((a, b) => a - b),
+            updates.map((update) => update.update_id),
+        );
+        const replies = arrived().filter((entry) => entry.includes(":re:"));
+        assert.equal(replies.length, 12, "each reply sent once");
+        for (let chat = 3000; chat < 3004; chat++) {
+            const order = replies.filter((entry) => entry.startsWith(`${chat}:`)).map((entry) => Number(entry.split(":q")[1]));
+            assert.deepEqual(
+                order,
+                [...order].sort((a, b) => a - b),
+                `chat ${chat}'s replies in order`,
+            );
+        }
         await stopNodes(nodes);
     });
 

@@ -2,10 +2,11 @@
  * A cluster node with the outbox in Redis, in a child process, for the
  * cluster outbox tests: joins CLUSTER on REDIS and runs the bot BOT_TOKEN
  * (against the simulator at API_ROOT) with `outbox` (LEASE_MS, GLOBAL per
- * second). A handler replies "re:<text>" to every message.
+ * second). A handler replies "re:<text>" to every message through the outbox.
  * Writes one line per event to stdout, synchronously so that a SIGKILL loses none:
  *   r              joined and running
  *   t <text>       the outbox is about to send a message with this text (it holds its lease)
+ *   h <update_id>  a handler's reply resolved with Telegram's message
  * SIGTERM: stops the bot (closing the outbox) and leaves the cluster, then exits 0.
  */
 import { writeSync } from "node:fs";
@@ -23,7 +24,10 @@ bot.api.config.use((previous, method, payload, signal) => {
     if (method === "sendMessage" && typeof text === "string") say(`t ${text}`);
     return previous(method, payload, signal);
 });
-bot.on("message", (ctx) => ctx.reply(`re:${ctx.message.text}`));
+bot.on("message", async (ctx) => {
+    await ctx.reply(`re:${ctx.message.text}`);
+    say(`h ${ctx.update.update_id}`);
+});
 const handle = run(bot, {
     cluster,
     outbox: { leaseMs: Number(LEASE_MS ?? 5000), globalPerSecond: Number(GLOBAL ?? 30) },
