@@ -182,10 +182,11 @@ describe("the outbox in Redis, shared by a cluster's nodes", { timeout: 60_000 }
         await stopNodes(nodes);
     });
 
-    it("moves a 403 to the dead letters and retries 5xx answers", async () => {
+    it("moves a 403 to the dead letters (requeue, purge) and retries 5xx answers", async () => {
         rig = await startRig();
         const name = newCluster();
-        const outbox = await outboxOn(name);
+        // Chat 5's 1/s would space its four sends a second apart; the test is about where they end.
+        const outbox = await outboxOn(name, { privatePerSecond: 50 });
         rig.sim.blockChat(rig.token, 5);
         const blocked = await outbox.enqueue(text(5, "hello"));
         await assert.rejects(outbox.sent(blocked.id), (error: unknown) => {
@@ -198,6 +199,14 @@ describe("the outbox in Redis, shared by a cluster's nodes", { timeout: 60_000 }
             (await outbox.deadLetters()).map((dead) => [dead.id, dead.state, dead.error?.errorClass]),
             [[blocked.id, "dead", "blocked_by_user"]],
         );
+        rig.sim.setChatState(rig.token, 5, "active");
+        assert.equal(await outbox.requeue(blocked.id), true);
+        assert.equal(((await outbox.sent(blocked.id)) as { text: string }).text, "hello", "a requeued dead letter is sent");
+        assert.deepEqual(await outbox.deadLetters(), []);
+        rig.sim.blockChat(rig.token, 5);
+        await assert.rejects(outbox.sent((await outbox.enqueue(text(5, "again"))).id), DeadLetterError);
+        assert.equal(await outbox.purgeDeadLetters(), 1);
+        assert.deepEqual(await outbox.deadLetters(), []);
         rig.sim.failNext("sendMessage", { status: 502, count: 2 });
         const flaky = await outbox.enqueue(text(6, "again"));
         assert.equal(((await outbox.sent(flaky.id)) as { text: string }).text, "again");

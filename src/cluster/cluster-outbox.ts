@@ -69,6 +69,8 @@ const FIRST_RETRY_MS = 500;
 /** How long a call outside the queue (a file upload) counts in the bot's window: its answer is not reported. */
 const UPLOAD_HOLD_MS = 2_000;
 const DAY_MS = 86_400_000;
+/** Settings of the single-node outbox that the cluster's does not have: refused rather than ignored. */
+const UNSUPPORTED = ["templates", "renderTemplate", "defaultLocale", "paidPerSecond"] as const;
 
 /** A message this node holds a lease on. */
 interface Leased {
@@ -121,6 +123,14 @@ export class ClusterOutbox {
         this.maxInFlight = wholeNumber("outbox.maxInFlight", options.maxInFlight, 50);
         this.leaseMs = milliseconds("outbox.leaseMs", options.leaseMs, 5_000, { positive: true });
         this.keepSentMs = milliseconds("outbox.keepSentMs", options.keepSentMs, DAY_MS, { positive: true });
+        for (const setting of UNSUPPORTED) {
+            if ((options as unknown as Record<string, unknown>)[setting] !== undefined) {
+                throw new InvalidOptionError(
+                    `outbox.${setting}`,
+                    "the cluster's outbox in Redis has no campaigns, templates or paid broadcasts yet",
+                );
+            }
+        }
         const globalPerSecond = positiveNumber("outbox.globalPerSecond", options.globalPerSecond, 30);
         this.limits = {
             // Spaced evenly at the limit itself, without the chats' margin: the window below is what keeps
@@ -233,6 +243,31 @@ export class ClusterOutbox {
         for (const id of ids) pipeline.hgetall(this.message(Number(id)));
         const rows = (await pipeline.exec()) ?? [];
         return ids.map((id, index) => statusOf(Number(id), rows[index]![1] as Record<string, string>));
+    }
+
+    /**
+     * Sends a dead letter again, at the tail of its chat's queue, with its
+     * attempts counted from zero; `false` if it is not one.
+     */
+    async requeue(id: number): Promise<boolean> {
+        await this.ready;
+        return (await this.scripts.requeue(this.prefix, id)) === 1;
+    }
+
+    /** Deletes every dead letter; resolves with how many. */
+    async purgeDeadLetters(): Promise<number> {
+        await this.ready;
+        const dead = `${this.prefix}dead`;
+        const ids = await this.redis!.lrange(dead, 0, -1);
+        // A dead letter requeued meanwhile is no longer in the list: only those still dead are deleted.
+        let purged = 0;
+        for (const id of ids) {
+            if ((await this.redis!.lrem(dead, 1, id)) === 0) continue;
+            const key = await this.redis!.hget(this.message(Number(id)), "key");
+            await this.redis!.del(this.message(Number(id)), ...(key === null ? [] : [`${this.prefix}k:${key}`]));
+            purged++;
+        }
+        return purged;
     }
 
     /** How many messages wait in the bot's queue, over all nodes (those in flight included). */

@@ -13,6 +13,7 @@ export interface OutboxScripts {
     finish(prefix: string, id: number, token: string, outcome: string, value: string, ...args: number[]): Promise<number>;
     renew(prefix: string, leaseMs: number, ...pairs: (string | number)[]): Promise<number>;
     admit(prefix: string, chat: string, ...args: number[]): Promise<number>;
+    requeue(prefix: string, id: number): Promise<number>;
 }
 
 const SCRIPTS = {
@@ -21,6 +22,7 @@ const SCRIPTS = {
     outboxFinish: "outbox-finish",
     outboxRenew: "outbox-renew",
     outboxAdmit: "outbox-admit",
+    outboxRequeue: "outbox-requeue",
 } as const;
 
 type Call = (...args: (string | number)[]) => Promise<unknown>;
@@ -35,5 +37,6 @@ export function outboxScripts(redis: Redis): OutboxScripts {
         finish: call("outboxFinish") as OutboxScripts["finish"],
         renew: call("outboxRenew") as OutboxScripts["renew"],
         admit: call("outboxAdmit") as OutboxScripts["admit"],
+        requeue: call("outboxRequeue") as OutboxScripts["requeue"],
     };
 }
