@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
 import { Redis } from "ioredis";
-import { type ClusterOutbox, type ClusterOutboxOptions, createClusterOutbox, DeadLetterError } from "../src/index.js";
+import { type ClusterOutbox, type ClusterOutboxOptions, createClusterOutbox, DeadLetterError, InvalidOptionError } from "../src/index.js";
 import { startRig, type TestRig, until } from "./helpers/bots.js";
 import { type Child, spawnScript } from "./helpers/child.js";
 
@@ -284,6 +284,11 @@ describe("the outbox in Redis, shared by a cluster's nodes", { timeout: 60_000 }
         const late = await b.enqueue({ ...text(11, "once"), idempotencyKey: "u:1:42:0" });
         assert.equal(late.id, first.id, "after it was sent too");
         assert.deepEqual(arrived(), ["11:once"]);
+    });
+
+    it("refuses the single-node outbox's settings it does not have, rather than ignoring them", async () => {
+        rig = await startRig();
+        await assert.rejects(outboxOn(newCluster(), { templates: { hi: { en: "Hi" } } } as never), InvalidOptionError);
     });
 
     it("close hands its sends in flight back at once: another node sends them without waiting for the lease", async (t) => {
