@@ -66,6 +66,8 @@ const HEADS_PER_CLASS = 50;
 /** An idle node looks at the queue at least this often, though the wake channel usually calls it sooner. */
 const IDLE_LOOK_MS = 1_000;
 const FIRST_RETRY_MS = 500;
+/** A node sends what it took only within this part of the lease, by its own clock (as the cluster's leases do). */
+const LEASE_SAFETY = 0.8;
 /** How long a call outside the queue (a file upload) counts in the bot's window: its answer is not reported. */
 const UPLOAD_HOLD_MS = 2_000;
 const DAY_MS = 86_400_000;
@@ -385,6 +387,8 @@ export class ClusterOutbox {
                 continue;
             }
             let answer: (string | number)[];
+            // Before the round trip: the leases it answers with started no earlier than this.
+            const askedAt = performance.now();
             try {
                 answer = await this.scripts.take(
                     this.prefix,
@@ -404,6 +408,9 @@ export class ClusterOutbox {
                 continue;
             }
             const waitMs = Number(answer[0]);
+            // A node stalled (paused, swapping) since it asked sends nothing: its leases may have
+            // passed to another node, and its call would fall outside the bot's window.
+            const stale = performance.now() - askedAt > this.leaseMs * LEASE_SAFETY;
             let taken = 0;
             for (let i = 1; i < answer.length; i += 6) {
                 const [id, token, method, payload, to, attempts] = answer.slice(i, i + 6) as [
@@ -416,7 +423,9 @@ export class ClusterOutbox {
                 ];
                 const parsed = JSON.parse(payload) as Record<string, unknown>;
                 parsed.chat_id = /^-?\d+$/.test(to) ? Number(to) : to;
-                this.send({ id: Number(id), token, method, payload: parsed, attempts: Number(attempts) });
+                const message = { id: Number(id), token, method, payload: parsed, attempts: Number(attempts) };
+                if (stale) void this.finish(message, "release", "").catch(() => {});
+                else this.send(message);
                 taken++;
             }
             if (taken >= room) continue;
