@@ -282,7 +282,9 @@ export function run<Y extends { update_id: number }, R>(bot: BotAdapter<Y, R>, o
     const running = Object.assign(handle, {
         start: () => {
             if (closedAtStop) {
-                const parts = [journal && "journal", outbox && "outbox", tasks && "tasks"].filter((part) => part !== undefined);
+                const parts = [journal && "journal", (outbox ?? persistence?.clusterOutbox) && "outbox", tasks && "tasks"].filter(
+                    (part) => part !== undefined,
+                );
                 const closed = `its ${parts.join(" and ")}`;
                 throw new SluiceError(
                     "HANDLE_STOPPED",
