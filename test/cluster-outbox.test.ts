@@ -126,10 +126,10 @@ describe("the outbox in Redis, shared by a cluster's nodes", { timeout: 60_000 }
         await stopNodes(nodes);
     });
 
-    it("answers handlers' replies on any node through the outbox in Redis, once each", async () => {
+    it("answers handlers' replies on any node through the outbox in Redis, once each, also when another node handles an update again", async () => {
         rig = await startRig();
         const name = newCluster();
-        const nodes = ["h1", "h2"].map((id) => startNode(name, id));
+        const nodes = ["h1", "h2"].map((id) => startNode(name, id, { CLUSTER_LEASE_MS: "1500" }));
         await until(() => nodes.every((node) => node.ready), 20_000, "two nodes");
         const updates = Array.from({ length: 12 }, (_, n) => rig!.sim.pushMessage(rig!.token, { chatId: 3000 + (n % 4), text: `q${n}` }));
         await until(() => nodes.flatMap((node) => node.replied).length >= 12, 15_000, "12 replies resolved");
@@ -147,7 +147,22 @@ describe("the outbox in Redis, shared by a cluster's nodes", { timeout: 60_000 }
                 `chat ${chat}'s replies in order`,
             );
         }
-        await stopNodes(nodes);
+        // A handler that replied and never ended: its node dies, the other handles the update again,
+        // and its reply (the same idempotency key) is answered from the first one instead of sent.
+        const held = rig.sim.pushMessage(rig.token, { chatId: 3010, text: "hold" }).update_id;
+        await until(() => nodes.some((node) => node.replied.includes(held)), 5_000, "the held reply");
+        const first = nodes.find((node) => node.replied.includes(held))!;
+        first.child.process.kill("SIGKILL");
+        const second = nodes.find((node) => node !== first)!;
+        await until(() => second.replied.includes(held), 15_000, "the update handled again on the other node");
+        assert.deepEqual(
+            arrived().filter((entry) => entry === "3010:re:hold"),
+            ["3010:re:hold"],
+            "the replayed handler's reply was not sent again",
+        );
+        // Its held handler would make a graceful stop wait out the stop timeout.
+        second.child.process.kill("SIGKILL");
+        await second.child.exit;
     });
 
     it("loses nothing when a node holding leases is SIGKILLed, and sends again only the messages it held", async (t) => {
