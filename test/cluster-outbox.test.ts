@@ -301,6 +301,17 @@ describe("the outbox in Redis, shared by a cluster's nodes", { timeout: 60_000 }
         assert.deepEqual(arrived(), ["11:once"]);
     });
 
+    it("admits calls outside the queue (file uploads) against the same buckets, on any node", async () => {
+        rig = await startRig();
+        const name = newCluster();
+        const [a, b] = [await outboxOn(name, { send: false }), await outboxOn(name, { send: false })];
+        const started = performance.now();
+        await a.admit("77");
+        await b.admit("77");
+        const waitedMs = performance.now() - started;
+        assert.ok(waitedMs >= 990, `the second call to a private chat waited its second on the other node (${waitedMs.toFixed(0)} ms)`);
+    });
+
     it("refuses the single-node outbox's settings it does not have, rather than ignoring them", async () => {
         rig = await startRig();
         await assert.rejects(outboxOn(newCluster(), { templates: { hi: { en: "Hi" } } } as never), InvalidOptionError);
