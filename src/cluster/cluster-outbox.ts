@@ -12,6 +12,7 @@ import { milliseconds, positiveNumber, wholeNumber } from "../shared/options.js"
 import { settlesWithin } from "../shared/timing.js";
 import { Waiters } from "../shared/waiters.js";
 import type { Cluster } from "./cluster.js";
+import { ClusterKeys } from "./keys.js";
 import { type OutboxScripts, outboxScripts } from "./outbox-scripts.js";
 
 /**
@@ -119,7 +120,7 @@ export class ClusterOutbox {
     constructor(private readonly options: ClusterOutboxOptions) {
         this.botId = botIdOfToken(options.api.token, "api");
         const name = options.cluster.name ?? "sluice";
-        this.prefix = `{sluice:${name}}:b:${this.botId}:`;
+        this.prefix = new ClusterKeys(name).outbox(this.botId);
         this.log = componentLogger("cluster-outbox", options.logger).child({ botId: this.botId });
         this.maxRetries = wholeNumber("outbox.maxRetries", options.maxRetries, 5, { min: 0 });
         this.maxInFlight = wholeNumber("outbox.maxInFlight", options.maxInFlight, 50);
