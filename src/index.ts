@@ -18,6 +18,8 @@ export { type AdminServer, type AdminServerOptions, type AdminSettings, createAd
 // The admin HTTP API.
 export type { AdminTarget } from "./admin/admin-target.js";
 export { type Cluster, type ClusterOptions, type ClusterStatus, joinCluster } from "./cluster/cluster.js";
+// The outbox of a cluster: the queue and Telegram's limits in its Redis, shared by every node.
+export { type ClusterOutbox, type ClusterOutboxOptions, createClusterOutbox } from "./cluster/cluster-outbox.js";
 export type { Judgement } from "./journal/attempts.js";
 // The journal and its store.
 export type { JournalHandle, JournalOptions, QuarantinedUpdate } from "./journal/journal.js";

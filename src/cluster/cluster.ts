@@ -71,6 +71,8 @@ export interface Cluster {
      * closes the connections. SIGINT and SIGTERM do this by default.
      */
     leave(): Promise<void>;
+    /** @internal A new connection to the cluster's Redis (not connected yet), for the cluster outbox; its user closes it. */
+    connect(): Redis;
     /** @internal How `run` takes part: the bot's poller (where placed) and its partitions' updates. */
     attach<Y extends { update_id: number }>(bot: ClusterBotOptions<Y>): ClusterBot<Y>;
 }
@@ -178,6 +180,7 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
             })();
             return leaving;
         },
+        connect,
         attach: <Y extends { update_id: number }>(bot: ClusterBotOptions<Y>): ClusterBot<Y> => {
             if (pollers.has(bot.botId))
                 throw new SluiceError(

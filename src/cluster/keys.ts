@@ -45,6 +45,14 @@ export class ClusterKeys {
         return `${this.tag}:b:${botId}:p:${partition}`;
     }
 
+    /**
+     * The prefix of a bot's outbox keys (`m:<id>`, `q:<chat>`, `ready:<class>`, …): the outbox's
+     * scripts take it as their one key and build the others from it (see scripts/outbox-*.lua).
+     */
+    outbox(botId: number): string {
+        return `${this.tag}:b:${botId}:`;
+    }
+
     /** The bot's dead-letter stream: updates delivered too many times (the cluster's quarantine). */
     deadLetters(botId: number): string {
         return `${this.tag}:b:${botId}:dead`;

@@ -1,7 +1,15 @@
 import { InputFile, type Transformer } from "grammy";
 import { DeadLetterError } from "../shared/errors.js";
 import { currentUpdateScope } from "../shared/update-scope.js";
-import { dispatching, type Outbox } from "./outbox.js";
+import { dispatching, type OutboundMessage } from "./outbox.js";
+import type { Enqueued } from "./queue.js";
+
+/** What the transformer needs of an outbox: the single-node `Outbox` and the cluster's both have it. */
+export interface QueueingOutbox {
+    admit(chat: string, signal?: AbortSignal): Promise<void>;
+    enqueueGrouped(message: OutboundMessage): Promise<Enqueued>;
+    sent(id: number): Promise<unknown>;
+}
 
 /** Chat-bound methods whose calls go through the persistent queue. */
 const QUEUED_METHODS = new Set([
@@ -42,7 +50,7 @@ const QUEUED_METHODS = new Set([
  * message left (or with Telegram's error if it never will). File uploads skip
  * the queue but still wait for the limits; other methods pass straight through.
  */
-export function outboxTransformer(outbox: Outbox): Transformer {
+export function outboxTransformer(outbox: QueueingOutbox): Transformer {
     return async (prev, method, payload, signal) => {
         const chat = (payload as { chat_id?: unknown } | undefined)?.chat_id;
         if (dispatching.getStore() === true || !QUEUED_METHODS.has(method) || (typeof chat !== "number" && typeof chat !== "string")) {

@@ -1,4 +1,6 @@
 import type { Transformer } from "grammy";
+import type { Cluster } from "../cluster/cluster.js";
+import { ClusterOutbox, type ClusterOutboxOptions } from "../cluster/cluster-outbox.js";
 import { Journal, type JournalOptions } from "../journal/journal.js";
 import type { Metrics } from "../metrics/registry.js";
 import { createOutbox, type Outbox, type OutboxSettings } from "../outbox/outbox.js";
@@ -9,8 +11,11 @@ import type { Logger } from "../shared/logger.js";
 import { openStore, type Store } from "../store/store.js";
 import { createTasks, type Tasks, type TasksSettings } from "../tasks/tasks.js";
 
-/** The outbox of `run`: `true` for the default settings, or the settings `createOutbox` takes. */
-export type RunOutboxOptions = true | OutboxSettings;
+/**
+ * The outbox of `run`: `true` for the default settings, or the settings
+ * `createOutbox` takes; in a cluster, also `leaseMs` (see `ClusterOutboxOptions`).
+ */
+export type RunOutboxOptions = true | (OutboxSettings & Pick<ClusterOutboxOptions, "leaseMs">);
 
 /** The parts of a grammY bot the outbox needs: its API with token, raw methods and transformers. */
 interface BotWithApi {
@@ -37,6 +42,8 @@ export interface Persistence<Y extends { update_id: number }> {
     botId: number;
     journal: Journal<Y> | undefined;
     outbox: Outbox | undefined;
+    /** The outbox in the cluster's Redis, in place of `outbox`, with `cluster`. */
+    clusterOutbox: ClusterOutbox | undefined;
     tasks: Tasks | undefined;
     /**
      * Stops the tasks (their runs get what is left of `timeoutMs`; they may
@@ -59,6 +66,8 @@ export function openPersistence<Y extends { update_id: number }>(
         journal?: Omit<JournalOptions, "logger">;
         outbox?: RunOutboxOptions;
         tasks?: TasksSettings;
+        /** In a cluster, the outbox's queue and limits live in its Redis, shared by the nodes. */
+        cluster?: Cluster;
         logger?: Logger;
         /** Where the outbox and the tasks register their series, as `run`'s own. */
         metrics?: Metrics;
@@ -70,11 +79,17 @@ export function openPersistence<Y extends { update_id: number }>(
     const store = typeof options.store === "string" ? openStore(options.store) : options.store;
     let journal: Journal<Y> | undefined;
     let outbox: Outbox | undefined;
+    let clusterOutbox: ClusterOutbox | undefined;
     let tasks: Tasks | undefined;
     const metrics = options.metrics && { registry: options.metrics.registry };
     try {
         journal = store && Journal.open<Y>(store, botId, { ...options.journal, logger: options.logger });
-        if (options.outbox !== undefined) {
+        if (options.outbox !== undefined && options.cluster !== undefined) {
+            const api = transformableApi(bot, "outbox");
+            const settings = options.outbox === true ? {} : options.outbox;
+            clusterOutbox = new ClusterOutbox({ ...settings, cluster: options.cluster, api, logger: options.logger });
+            api.config.use(outboxTransformer(clusterOutbox));
+        } else if (options.outbox !== undefined) {
             const api = transformableApi(bot, "outbox");
             outbox = createOutbox({ ...(options.outbox === true ? {} : options.outbox), store, api, logger: options.logger, metrics });
             api.config.use(outboxTransformer(outbox));
@@ -82,7 +97,7 @@ export function openPersistence<Y extends { update_id: number }>(
         if (options.tasks !== undefined) tasks = createTasks({ ...options.tasks, store, botId, logger: options.logger, metrics });
     } catch (error) {
         // What opened already closes before the store does (their closes wait for nothing in flight, but are async).
-        void Promise.all([outbox?.close(0), tasks?.close(0)]).finally(() => {
+        void Promise.all([outbox?.close(0), clusterOutbox?.close(0), tasks?.close(0)]).finally(() => {
             journal?.close();
             if (ownStore) store?.close();
         });
@@ -92,11 +107,13 @@ export function openPersistence<Y extends { update_id: number }>(
         botId,
         journal,
         outbox,
+        clusterOutbox,
         tasks,
         close: async (timeoutMs) => {
             const deadline = performance.now() + timeoutMs;
             await tasks?.close(timeoutMs);
             await outbox?.close(Math.max(0, deadline - performance.now()));
+            await clusterOutbox?.close(Math.max(0, deadline - performance.now()));
             journal?.close();
             if (ownStore) store?.close();
         },

@@ -1,6 +1,7 @@
 import type { Transformer } from "grammy";
 import { type AdminServer, type AdminSettings, checkAdminSettings, createAdminServer } from "../admin/admin-server.js";
 import type { Cluster, ClusterBot, ClusterBotStatus } from "../cluster/cluster.js";
+import type { ClusterOutbox } from "../cluster/cluster-outbox.js";
 import type { Journal, JournalHandle, JournalOptions } from "../journal/journal.js";
 import { Replay } from "../journal/replay.js";
 import { apiTimingTransformer } from "../metrics/api-metrics.js";
@@ -52,8 +53,9 @@ export interface RunOptions<Y> {
     journal?: Omit<JournalOptions, "logger">;
     /**
      * Route replies and other chat-bound calls through a persistent, rate-limited,
-     * ordered outbox (in `store`, or in memory without one). `true` uses the
-     * default limits (30/s, 1/s per private chat, 20/min per group).
+     * ordered outbox (in `store`, or in memory without one; with `cluster`, in
+     * its Redis, shared by the nodes). `true` uses the default limits (30/s,
+     * 1/s per private chat, 20/min per group).
      */
     outbox?: RunOutboxOptions;
     /**
@@ -108,6 +110,8 @@ export interface RunHandle<Y> extends RunnerHandle {
     readonly journal: JournalHandle<Y> | undefined;
     /** The bot's outbox (with `outbox`): enqueue broadcasts, status, dead letters. */
     readonly outbox: Outbox | undefined;
+    /** The bot's outbox in the cluster's Redis (with `cluster` and `outbox`), in place of `outbox`. */
+    readonly clusterOutbox: ClusterOutbox | undefined;
     /** The bot's durable tasks (with `tasks`): add, done, status, dead tasks. */
     readonly tasks: Tasks | undefined;
     /** The bot's Prometheus series (with `metrics`): their registry and exposition text. */
@@ -308,7 +312,9 @@ export function run<Y extends { update_id: number }, R>(bot: BotAdapter<Y, R>, o
     const running = Object.assign(handle, {
         start: () => {
             if (closedAtStop) {
-                const parts = [journal && "journal", outbox && "outbox", tasks && "tasks"].filter((part) => part !== undefined);
+                const parts = [journal && "journal", (outbox ?? persistence?.clusterOutbox) && "outbox", tasks && "tasks"].filter(
+                    (part) => part !== undefined,
+                );
                 const closed = `its ${parts.join(" and ")}`;
                 throw new SluiceError(
                     "HANDLE_STOPPED",
@@ -319,6 +325,7 @@ export function run<Y extends { update_id: number }, R>(bot: BotAdapter<Y, R>, o
         },
         journal: journal && journalHandle(journal, retryQuarantined),
         outbox,
+        clusterOutbox: persistence?.clusterOutbox,
         tasks,
         metrics,
         cluster: clustered && { status: () => clustered.status() },
