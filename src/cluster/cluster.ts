@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
+import type { Redis } from "ioredis";
 import type { UpdateFetcher } from "../runner/fetcher.js";
 import { InvalidOptionError, SluiceError } from "../shared/errors.js";
 import { componentLogger, type Logger } from "../shared/logger.js";
@@ -180,7 +181,7 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
             })();
             return leaving;
         },
-        connect,
+        connect: () => connections.extra(),
         attach: <Y extends { update_id: number }>(bot: ClusterBotOptions<Y>): ClusterBot<Y> => {
             if (pollers.has(bot.botId))
                 throw new SluiceError(

@@ -58,11 +58,13 @@ export class ClusterConnections {
         return connections;
     }
 
-    /** Another connection (it connects on first use), closed by `close()` or `drop()`. */
+    /** Another connection (it connects on first use, or on `connect()`), closed by its user, `drop()` or `close()`. */
     extra(): Redis {
         const connection = this.create();
         // Its errors are the main connection's too, and that one says so.
         connection.on("error", () => {});
+        // Its user may quit it first (the cluster outbox does).
+        connection.once("end", () => this.others.delete(connection));
         this.others.add(connection);
         return connection;
     }
