@@ -3,14 +3,14 @@
  * CLUSTER on REDIS and runs the bot BOT_TOKEN (against the simulator at
  * API_ROOT); each handler waits HANDLER_MS (I/O, not CPU) and at most
  * CONCURRENCY run at once on this node, like handlers that share a pool of
- * that many database connections. Prints `r` once it holds its share of the
- * partitions, then the number of updates handled, every 100 ms.
+ * that many database connections. Prints `r <partitions held>` once it holds
+ * about its share of the PARTITIONS, then the number of updates handled, every 100 ms.
  */
 import { Bot } from "grammy";
 import { joinCluster, run } from "../src/index.js";
 
-const { API_ROOT, BOT_TOKEN, CLUSTER, REDIS, HANDLER_MS, CONCURRENCY, NODES } = process.env;
-const cluster = await joinCluster({ redis: REDIS!, name: CLUSTER!, signals: false });
+const { API_ROOT, BOT_TOKEN, CLUSTER, REDIS, HANDLER_MS, CONCURRENCY, NODES, PARTITIONS } = process.env;
+const cluster = await joinCluster({ redis: REDIS!, name: CLUSTER!, partitions: Number(PARTITIONS), signals: false });
 const bot = new Bot(BOT_TOKEN!, { client: { apiRoot: API_ROOT! } });
 let handled = 0;
 bot.on("message", async () => {
@@ -23,7 +23,7 @@ const share = cluster.partitions / Number(NODES);
 while (cluster.status().nodes.length < Number(NODES) || Math.abs(cluster.status().partitions.length - share) > share / 2) {
     await new Promise((resolve) => setTimeout(resolve, 20));
 }
-console.log("r");
+console.log(`r ${cluster.status().partitions.length}`);
 setInterval(() => console.log(handled), 100);
 process.once("SIGTERM", async () => {
     await Promise.all([handle.stop(), cluster.leave()]);

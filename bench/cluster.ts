@@ -59,6 +59,13 @@ export async function singleNodeThroughput(sim: RemoteSimulator, mode: "plain" |
     return rate;
 }
 
+/** What `clusterThroughput` measured. */
+export interface ClusterThroughput {
+    perSecond: number;
+    /** The share of the partitions each node held. */
+    shares: number[];
+}
+
 /**
  * Updates per second handled by `nodes` cluster nodes (child processes),
  * each running at most `concurrency` handlers of `handlerMs` at once.
@@ -66,13 +73,13 @@ export async function singleNodeThroughput(sim: RemoteSimulator, mode: "plain" |
 export async function clusterThroughput(
     sim: RemoteSimulator,
     nodes: number,
-    options: { count: number; handlerMs: number; concurrency: number },
-): Promise<number> {
+    options: { count: number; handlerMs: number; concurrency: number; partitions: number },
+): Promise<ClusterThroughput> {
     const { token } = await freshBot(sim);
     const name = clusterName();
     const script = new URL("./cluster-node.ts", import.meta.url).pathname;
     const handled = new Array<number>(nodes).fill(0);
-    let ready = 0;
+    const shares: number[] = [];
     const children: ChildProcess[] = Array.from({ length: nodes }, (_, index) => {
         const child = spawn(process.execPath, ["--import", "tsx", script], {
             env: {
@@ -84,6 +91,7 @@ export async function clusterThroughput(
                 NODES: String(nodes),
                 HANDLER_MS: String(options.handlerMs),
                 CONCURRENCY: String(options.concurrency),
+                PARTITIONS: String(options.partitions),
             },
             stdio: ["ignore", "pipe", "inherit"],
         });
@@ -92,19 +100,19 @@ export async function clusterThroughput(
             const lines = (buffered + chunk.toString()).split("\n");
             buffered = lines.pop()!;
             for (const line of lines) {
-                if (line === "r") ready++;
+                if (line.startsWith("r ")) shares.push(Number(line.slice(2)) / options.partitions);
                 else if (line !== "") handled[index] = Number(line);
             }
         });
         return child;
     });
     try {
-        await until(() => ready === nodes);
+        await until(() => shares.length === nodes);
         const messages = Array.from({ length: options.count }, (_, i) => ({ chatId: 1 + (i % 1_000), text: "x" }));
         const started = performance.now();
         for (let i = 0; i < options.count; i += 10_000) await sim.pushMessages(token, messages.slice(i, i + 10_000));
         await until(() => handled.reduce((sum, n) => sum + n, 0) >= options.count);
-        return options.count / ((performance.now() - started) / 1000);
+        return { perSecond: options.count / ((performance.now() - started) / 1000), shares };
     } finally {
         await Promise.all(
             children.map(

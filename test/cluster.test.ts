@@ -302,6 +302,8 @@ describe("the cluster on Redis", () => {
         rig = await startRig();
         const cluster = newCluster();
         const proxy = await redisProxy();
+        // Closed even when the test fails: a listening proxy would keep this file's process alive.
+        t.after(() => proxy.close());
         const LEASE_MS = 2_000;
         const node = startNode(cluster, "u0", { REDIS: proxy.url, LEASE_MS: String(LEASE_MS), LOG_LEVEL: "info" });
         await until(() => node.ready && poller([node]) !== undefined, 20_000, "the node polling");
@@ -315,11 +317,16 @@ describe("the cluster on Redis", () => {
         await proxy.restore();
         await delay(1_500);
         updates.stop();
-        await until(() => updates.pushed.every((id) => endedIn([node]).has(id)), 20_000, "every update to be handled");
+        await until(() => updates.pushed.every((id) => endedIn([node]).has(id)), 20_000, "every update to be handled").catch((error) => {
+            const unhandled = updates.pushed.filter((id) => !endedIn([node]).has(id));
+            const said = node.logs.map((line) => `${Math.round(line.at - restoredAt)} ms: ${line.msg}`);
+            throw new Error(
+                `${error.message}: ${unhandled.length} unhandled (from ${unhandled[0]}); leases ${node.leases.join(",")}; the node said, relative to Redis' return:\n${said.join("\n")}`,
+            );
+        });
         const resumedAt = Math.min(...node.events.filter((e) => e.kind === "s" && e.at > restoredAt).map((e) => e.at));
         node.child.process.kill("SIGTERM");
         await node.child.exit;
-        await proxy.close();
         const warnings = node.logs.filter((line) => line.level === 40 && line.at > cutAt && line.msg.startsWith("Redis is unreachable"));
         const back = node.logs.filter((line) => line.at > restoredAt && line.msg.startsWith("Redis answers again"));
         // Updates whose handlers ended as Redis went away could not be acknowledged: those, and only those, run again.

@@ -196,7 +196,10 @@ export class PartitionConsumer<Y extends { update_id: number }> {
             acquired: (token) => {
                 const owned: OwnedPartition = { token, readable: false, running: 0 };
                 this.owned.set(partition, owned);
-                void this.claim(partition, owned);
+                // A read from an earlier tenure may still be under way (a lease lost while Redis was unreachable,
+                // taken again now): the entries it returns are skipped as stale and stay pending under this node,
+                // so the claim must come after it, or nothing would ever claim them.
+                void Promise.resolve(this.readInFlight).then(() => this.claim(partition, owned));
             },
             handOver: async () => {
                 const owned = this.owned.get(partition);
