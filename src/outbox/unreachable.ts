@@ -38,7 +38,7 @@ export class UnreachableChats {
             ),
             has: sql("SELECT 1 FROM outbox_unreachable WHERE bot_id = ? AND chat_key = ?"),
             clear: sql("DELETE FROM outbox_unreachable WHERE bot_id = ? AND chat_key = ?"),
-            list: sql("SELECT chat_key, reason, since FROM outbox_unreachable WHERE bot_id = ? ORDER BY since"),
+            list: sql("SELECT chat_key, reason, since FROM outbox_unreachable WHERE bot_id = ? ORDER BY since, chat_key"),
             count: sql("SELECT COUNT(*) AS count FROM outbox_unreachable WHERE bot_id = ?"),
         };
         this.count = (this.sql.count!.get(botId) as { count: number }).count;
