@@ -1,7 +1,7 @@
 import { setMaxListeners } from "node:events";
 import type { Redis } from "ioredis";
 import { classifyFailure } from "../outbox/failure.js";
-import type { OutboxLimits } from "../outbox/limiter.js";
+import { type OutboxLimits, PACING_MARGIN, TIMER_SLACK_MS } from "../outbox/limiter.js";
 import { dispatching, type OutboundMessage } from "../outbox/outbox.js";
 import { type Enqueued, type MessageState, type MessageStatus, PRIORITIES } from "../outbox/queue.js";
 import { backoffMs } from "../shared/backoff.js";
@@ -54,14 +54,6 @@ export interface ClusterOutboxOptions extends Omit<OutboxLimits, "paidPerSecond"
     logger?: Logger;
 }
 
-/**
- * Sends are paced this much slower than the limits, as in the single-node
- * limiter (src/outbox/limiter.ts): two arrivals squeezed together by the
- * network must still fit Telegram's window.
- */
-const PACING_MARGIN = 1.02;
-/** A send may leave this early: timers fire on whole milliseconds (see limiter.ts). */
-const TIMER_SLACK_MS = 2;
 /** Chat heads a take looks at per priority class before it gives up on the class for this call. */
 const HEADS_PER_CLASS = 50;
 /** An idle node looks at the queue at least this often, though the wake channel usually calls it sooner. */

@@ -19,7 +19,7 @@ export interface OutboxLimits {
  * but reaches Telegram a little early or late, and two arrivals squeezed
  * together by network jitter must still fit the window.
  */
-const PACING_MARGIN = 1.02;
+export const PACING_MARGIN = 1.02;
 
 /**
  * A send may leave this early (see `GcraBucket`'s `earlyMs`): the dispatcher
@@ -27,7 +27,7 @@ const PACING_MARGIN = 1.02;
  * cost about 3% of the rate. Well inside the 2% margin of even the shortest
  * period (20 ms of 1 s), so no window of Telegram's holds one send too many.
  */
-const TIMER_SLACK_MS = 2;
+export const TIMER_SLACK_MS = 2;
 
 /** Within this span, 429s from this many different chats slow the whole bot. */
 const CROWD_WINDOW_MS = 1_000;
