@@ -1,42 +1,20 @@
 import assert from "node:assert/strict";
-import { after, afterEach, before, describe, it } from "node:test";
+import { afterEach, describe, it } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
-import { Redis } from "ioredis";
 import { type ClusterOutbox, type ClusterOutboxOptions, createClusterOutbox, DeadLetterError, InvalidOptionError } from "../src/index.js";
 import { startRig, type TestRig, until } from "./helpers/bots.js";
 import { type Child, spawnScript } from "./helpers/child.js";
+import { clusterNames, REDIS } from "./helpers/redis.js";
 
-const REDIS = "redis://127.0.0.1:6379";
-let redis: Redis;
 let rig: TestRig | undefined;
 const outboxes: ClusterOutbox[] = [];
-const clusterNames: string[] = [];
+const newCluster = clusterNames("outbox");
 
-before(async () => {
-    redis = new Redis(REDIS, { lazyConnect: true, maxRetriesPerRequest: 1 });
-    await redis.connect().catch(() => {
-        throw new Error("the cluster outbox tests need Redis on 127.0.0.1:6379: install redis-server and start it (see .ci/run)");
-    });
-});
 afterEach(async () => {
     await Promise.all(outboxes.splice(0).map((outbox) => outbox.close(0)));
     await rig?.close();
     rig = undefined;
 });
-after(async () => {
-    for (const name of clusterNames) {
-        const keys = await redis.keys(`{sluice:${name}}*`);
-        if (keys.length > 0) await redis.del(...keys);
-    }
-    redis.disconnect();
-});
-
-function newCluster(): string {
-    const name = `outbox-${process.pid}-${clusterNames.length}`;
-    clusterNames.push(name);
-    return name;
-}
-
 /** An outbox on the cluster `name` in this process: a node of its own (or, with `send: false`, one that only enqueues). */
 async function outboxOn(name: string, options: Partial<ClusterOutboxOptions> = {}): Promise<ClusterOutbox> {
     const outbox = await createClusterOutbox({ cluster: { redis: REDIS, name }, api: rig!.bot().api, ...options });

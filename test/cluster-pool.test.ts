@@ -1,31 +1,20 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
-import { Redis } from "ioredis";
 import { createBotPool, joinCluster } from "../src/index.js";
 import { createSimulator, type Simulator } from "../src/simulator/index.js";
 import { until } from "./helpers/bots.js";
 import { type Child, spawnScript } from "./helpers/child.js";
+import { clusterNames, REDIS } from "./helpers/redis.js";
 
-const REDIS = "redis://127.0.0.1:6379";
-const CLUSTER = `pool-${process.pid}`;
+const CLUSTER = clusterNames("pool")();
 const BOTS = 100;
-let redis: Redis;
 let sim: Simulator;
 
 before(async () => {
-    redis = new Redis(REDIS, { lazyConnect: true, maxRetriesPerRequest: 1 });
-    await redis.connect().catch(() => {
-        throw new Error("the cluster tests need Redis on 127.0.0.1:6379: install redis-server and start it (see .ci/run)");
-    });
     sim = await createSimulator();
 });
-after(async () => {
-    await sim.close();
-    const keys = await redis.keys(`{sluice:${CLUSTER}}*`);
-    if (keys.length > 0) await redis.del(...keys);
-    redis.disconnect();
-});
+after(() => sim.close());
 
 /** What one pool node did, as it said it. */
 interface PoolNode {

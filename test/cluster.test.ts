@@ -1,35 +1,19 @@
 import assert from "node:assert/strict";
 import { createServer, type Server, type Socket, connect as tcpConnect } from "node:net";
-import { after, afterEach, before, describe, it, type TestContext } from "node:test";
+import { afterEach, describe, it, type TestContext } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
-import { Redis } from "ioredis";
 import { ownerOf, partitionOf } from "../src/cluster/partitioning.js";
 import { startRig, type TestRig, until } from "./helpers/bots.js";
 import { type Child, spawnScript } from "./helpers/child.js";
+import { clusterNames, REDIS } from "./helpers/redis.js";
 
-const REDIS = "redis://127.0.0.1:6379";
-let redis: Redis;
 let rig: TestRig | undefined;
-const clusterNames: string[] = [];
+const newCluster = clusterNames("test");
 
-before(async () => {
-    redis = new Redis(REDIS, { lazyConnect: true, maxRetriesPerRequest: 1 });
-    await redis.connect().catch(() => {
-        throw new Error("the cluster tests need Redis on 127.0.0.1:6379: install redis-server and start it (see .ci/run)");
-    });
-});
 afterEach(async () => {
     await rig?.close();
     rig = undefined;
 });
-after(async () => {
-    for (const name of clusterNames) {
-        const keys = await redis.keys(`{sluice:${name}}*`);
-        if (keys.length > 0) await redis.del(...keys);
-    }
-    redis.disconnect();
-});
-
 /** What one node did, as it said it. */
 interface NodeRecord {
     id: string;
@@ -41,12 +25,6 @@ interface NodeRecord {
     /** sluice's log lines (with LOG_LEVEL). */
     logs: { level: number; msg: string; at: number }[];
     killedAt?: number;
-}
-
-function newCluster(): string {
-    const name = `test-${process.pid}-${clusterNames.length}`;
-    clusterNames.push(name);
-    return name;
 }
 
 function startNode(cluster: string, id: string, env: Record<string, string> = {}): NodeRecord {

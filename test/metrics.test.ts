@@ -4,13 +4,13 @@ import { join } from "node:path";
 import { afterEach, it } from "node:test";
 import { Bot, GrammyError } from "grammy";
 import type { Update } from "grammy/types";
-import { Redis } from "ioredis";
 import { Counter, Registry } from "prom-client";
 import type { ClusterBotStatus } from "../src/cluster/cluster.js";
 import { createOutbox, createTasks, joinCluster, type Metrics, openStore, run } from "../src/index.js";
 import { OutboxQueue } from "../src/outbox/queue.js";
 import { startRig, type TestRig, until } from "./helpers/bots.js";
 import { quarantineUpdate } from "./helpers/quarantine.js";
+import { forgetClusters, REDIS } from "./helpers/redis.js";
 import { tempDir } from "./helpers/temp-dir.js";
 
 const dir = tempDir("metrics");
@@ -483,7 +483,7 @@ it("lists in the README every series sluice emits, with its type, labels and lab
 it("in a cluster, /v1/status and the documented sluice_cluster_ series show this node's part: partitions, polling, lag", async () => {
     rig = await startRig();
     const name = `metrics-${process.pid}`;
-    const cluster = await joinCluster({ redis: "redis://127.0.0.1:6379", name, partitions: 8, signals: false }).catch((error) => {
+    const cluster = await joinCluster({ redis: REDIS, name, partitions: 8, signals: false }).catch((error) => {
         throw new Error(`this test needs Redis on 127.0.0.1:6379: install redis-server and start it (see .ci/run): ${error}`);
     });
     const bot = rig.bot();
@@ -532,9 +532,6 @@ it("in a cluster, /v1/status and the documented sluice_cluster_ series show this
         release();
         await handle.stop();
         await cluster.leave();
-        const redis = new Redis("redis://127.0.0.1:6379");
-        const keys = await redis.keys(`{sluice:${name}}*`);
-        if (keys.length > 0) await redis.del(...keys);
-        redis.disconnect();
+        await forgetClusters([name]);
     }
 });
