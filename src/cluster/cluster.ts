@@ -10,7 +10,7 @@ import { type ClusterLag, PartitionConsumer } from "./consumer.js";
 import { ClusterKeys } from "./keys.js";
 import { LeaseKeeper } from "./lease-keeper.js";
 import { Membership } from "./membership.js";
-import { ownerOf } from "./partitioning.js";
+import { ownerOf, placePartitions } from "./partitioning.js";
 import { ClusterPoller } from "./poller.js";
 import { clusterScripts } from "./scripts.js";
 
@@ -102,7 +102,8 @@ export interface ClusterBot<Y> {
  * Joins a cluster of nodes that share bots through Redis: the same code on
  * every node. For each bot, one node polls (a fenced lease) and appends the
  * updates to partition streams by chat; each node handles the partitions it
- * holds leases on, placed by rendezvous hashing over the live nodes.
+ * holds leases on, placed over the live nodes by rendezvous weights with a
+ * bound on each node's share (`placePartitions`).
  */
 export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
     if (typeof options.redis !== "string" || !/^rediss?:\/\//.test(options.redis)) {
@@ -139,11 +140,9 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
     /** The leases placed on this node: its partitions, and the pollers of its bots placed here. */
     const place = (live: readonly string[]) => {
         if (!live.includes(nodeId)) return keeper.place([]);
-        const resources = [
-            ...Array.from({ length: partitions }, (_, partition) => `p:${partition}`),
-            ...[...pollers.keys()].map((botId) => `poller:${botId}`),
-        ];
-        keeper.place(resources.filter((resource) => ownerOf(resource, live) === nodeId));
+        const owned = placePartitions(partitions, live).flatMap((owner, partition) => (owner === nodeId ? [`p:${partition}`] : []));
+        const polled = [...pollers.keys()].map((botId) => `poller:${botId}`).filter((poller) => ownerOf(poller, live) === nodeId);
+        keeper.place([...owned, ...polled]);
     };
     membership = new Membership(redis, subscriber, scripts, keys, nodeId, log, place);
     await subscriber.connect();

@@ -40,3 +40,60 @@ export function ownerOf(resource: string, nodes: readonly string[]): string | un
     }
     return best;
 }
+
+/**
+ * How many partitions a node may hold above an even share: 10%, so the
+ * busiest node of a cluster (which sets its pace) has at most about 1.1/N of
+ * the work, while a join still moves not much more than 1/N of the partitions.
+ */
+const PARTITION_SLACK = 1.1;
+
+/**
+ * The node for each partition (index = partition), balanced: each partition
+ * goes to the node ranked highest for it by rendezvous weight that has room,
+ * at most `ceil(partitions / nodes × 1.1)` per node.
+ *
+ * Plain rendezvous gives each node a random share (the busiest of three often
+ * holds 40% or more of 64). This is the partition-proposing stable matching
+ * over the same weights (deferred acceptance): a partition asks its
+ * best-ranked nodes in turn; a full node keeps the partitions it weighs
+ * highest and turns away the lowest. The result does not depend on the order
+ * of asking, so every node computes the same placement from the same live list,
+ * and a join or leave still moves about 1/N of the partitions.
+ */
+export function placePartitions(partitions: number, nodes: readonly string[]): string[] {
+    if (nodes.length === 0) return [];
+    const sorted = [...nodes].sort();
+    const capacity = Math.ceil((partitions / sorted.length) * PARTITION_SLACK);
+    const weight = (node: number, partition: number) => hash32(`${sorted[node]}/p:${partition}`);
+    // Each partition's nodes, best first (ties go to the node sorted first).
+    const rankings = Array.from({ length: partitions }, (_, partition) =>
+        sorted
+            .map((_, node) => ({ node, weight: weight(node, partition) }))
+            .sort((a, b) => b.weight - a.weight || a.node - b.node)
+            .map(({ node }) => node),
+    );
+    const asked = new Array<number>(partitions).fill(0);
+    const held = sorted.map(() => [] as { partition: number; weight: number }[]);
+    const waiting = Array.from({ length: partitions }, (_, partition) => partition);
+    for (let partition = waiting.pop(); partition !== undefined; partition = waiting.pop()) {
+        const node = rankings[partition]![asked[partition]!++]!;
+        const kept = held[node]!;
+        kept.push({ partition, weight: weight(node, partition) });
+        if (kept.length <= capacity) continue;
+        // Full: turn away the partition this node weighs lowest (ties: the higher index).
+        let lowest = 0;
+        for (let i = 1; i < kept.length; i++) {
+            const a = kept[i]!;
+            const b = kept[lowest]!;
+            if (a.weight < b.weight || (a.weight === b.weight && a.partition > b.partition)) lowest = i;
+        }
+        waiting.push(kept[lowest]!.partition);
+        kept.splice(lowest, 1);
+    }
+    const owners = new Array<string>(partitions);
+    held.forEach((kept, node) => {
+        for (const { partition } of kept) owners[partition] = sorted[node]!;
+    });
+    return owners;
+}
