@@ -4,9 +4,10 @@
  * API_ROOT); each handler waits HANDLER_MS (I/O, not CPU) and at most
  * CONCURRENCY run at once on this node, like handlers that share a pool of
  * that many database connections. Prints `r <partitions held>` once it holds
- * about its share of the PARTITIONS, then the number of updates handled, every 100 ms.
+ * exactly the partitions placed on it, then the number of updates handled, every 100 ms.
  */
 import { Bot } from "grammy";
+import { placePartitions } from "../src/cluster/partitioning.js";
 import { joinCluster, run } from "../src/index.js";
 
 const { API_ROOT, BOT_TOKEN, CLUSTER, REDIS, HANDLER_MS, CONCURRENCY, NODES, PARTITIONS } = process.env;
@@ -18,11 +19,13 @@ bot.on("message", async () => {
     handled++;
 });
 const handle = run(bot, { cluster, signals: false, sink: { concurrency: Number(CONCURRENCY) } });
-// Ready once every node is seen and this node holds about its share of the partitions.
-const share = cluster.partitions / Number(NODES);
-while (cluster.status().nodes.length < Number(NODES) || Math.abs(cluster.status().partitions.length - share) > share / 2) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-}
+// Ready once every node is seen and this node holds exactly the partitions placed on it (not one still handing over).
+const settled = () => {
+    const { nodes, partitions } = cluster.status();
+    const placed = placePartitions(cluster.partitions, nodes).flatMap((owner, partition) => (owner === cluster.nodeId ? [partition] : []));
+    return nodes.length === Number(NODES) && placed.join() === partitions.join();
+};
+while (!settled()) await new Promise((resolve) => setTimeout(resolve, 20));
 console.log(`r ${cluster.status().partitions.length}`);
 setInterval(() => console.log(handled), 100);
 process.once("SIGTERM", async () => {

@@ -3,6 +3,7 @@ import { createServer, type Server, type Socket, connect as tcpConnect } from "n
 import { afterEach, describe, it, type TestContext } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
 import { partitionOf, placePartitions } from "../src/cluster/partitioning.js";
+import { createLogger, joinCluster, run } from "../src/index.js";
 import { startRig, type TestRig, until } from "./helpers/bots.js";
 import { type Child, spawnScript } from "./helpers/child.js";
 import { clusterNames, REDIS } from "./helpers/redis.js";
@@ -368,3 +369,33 @@ async function redisProxy(): Promise<{ url: string; cut(): void; restore(): Prom
             }),
     };
 }
+
+describe("a bot stopped on a node that stays", () => {
+    it("is warned of a lease after its stop (its updates in the node's partitions wait); stop-then-leave says nothing", async () => {
+        rig = await startRig();
+        const lines: string[] = [];
+        const logger = createLogger({ level: "warn", destination: { write: (line: string) => void lines.push(line) } });
+        const warned = () => lines.filter((line) => line.includes("stopped on this node while the node stays")).length;
+        const name = newCluster();
+        const cluster = await joinCluster({ redis: REDIS, name, partitions: 4, leaseMs: 500, signals: false, logger });
+        try {
+            await until(() => cluster.status().partitions.length === 4, 10_000, "the partitions");
+            const shutdown = run(rig.bot(), { cluster, signals: false });
+            await shutdown.stop();
+            await cluster.leave();
+            await delay(800);
+            assert.equal(warned(), 0, "the usual shutdown, stop then leave, is quiet");
+
+            const again = await joinCluster({ redis: REDIS, name, partitions: 4, leaseMs: 500, signals: false, logger });
+            try {
+                await until(() => again.status().partitions.length === 4, 10_000, "the partitions again");
+                await run(rig.bot(), { cluster: again, signals: false }).stop();
+                await until(() => warned() === 1, 5_000, "the warning a lease after the stop");
+            } finally {
+                await again.leave();
+            }
+        } finally {
+            await cluster.leave();
+        }
+    });
+});

@@ -137,6 +137,20 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
         log,
         () => void membership.announce(),
     );
+    /**
+     * Partitions are the node's, for every bot: a bot stopped here while the
+     * node stays has its updates in them wait until it runs here again. Said a
+     * lease after the stop, so the usual shutdown (stop, then leave) is quiet.
+     */
+    const warnIfLeftWaiting = (botId: number, botLog: Logger) => {
+        setTimeout(() => {
+            if (leaving !== undefined || pollers.has(botId) || !keeper.holding().some((lease) => lease.startsWith("p:"))) return;
+            botLog.warn(
+                "the bot stopped on this node while the node stays in the cluster: its updates in this node's " +
+                    "partitions wait until it runs here again or the node leaves (cluster.leave()); run every shared bot on every node",
+            );
+        }, leaseMs).unref();
+    };
     /** The leases placed on this node: its partitions, and the pollers of its bots placed here. */
     const place = (live: readonly string[]) => {
         if (!live.includes(nodeId)) return keeper.place([]);
@@ -229,13 +243,7 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
                     lag: await consumer.lag(),
                 }),
                 detach: async () => {
-                    // Partitions are the node's, for every bot: this bot's updates in them wait for it to run here again.
-                    if (leaving === undefined && keeper.holding().some((lease) => lease.startsWith("p:"))) {
-                        botLog.warn(
-                            "the bot stopped on this node while the node stays in the cluster: its updates in this node's " +
-                                "partitions wait until it runs here again or the node leaves (cluster.leave()); run every shared bot on every node",
-                        );
-                    }
+                    warnIfLeftWaiting(bot.botId, botLog);
                     unlisten();
                     await poller.close();
                     await consumer.close();
