@@ -1,5 +1,5 @@
 import type { CampaignStats } from "../outbox/campaigns/campaigns.js";
-import type { AdminTarget } from "./admin-target.js";
+import { type AdminTarget, outboxOf } from "./admin-target.js";
 import { SeriesReader } from "./series-reader.js";
 import type { CampaignEntry, Snapshot } from "./snapshot.js";
 
@@ -18,7 +18,7 @@ export class SnapshotTaker {
     private readonly series: SeriesReader;
 
     constructor(private readonly target: AdminTarget) {
-        this.series = new SeriesReader([target.metrics, target.outbox?.metrics, target.tasks?.metrics]);
+        this.series = new SeriesReader([target.metrics, outboxOf(target)?.metrics, target.tasks?.metrics]);
     }
 
     /** The target's state now. */
@@ -72,22 +72,26 @@ export class SnapshotTaker {
         };
     }
 
+    /** The store's outbox or a cluster node's (whose sent and in flight are this node's, its queue the whole bot's). */
     private async outbox(): Promise<Snapshot["outbox"]> {
-        const { outbox } = this.target;
+        const outbox = outboxOf(this.target);
         if (outbox === undefined) return null;
-        const [queued, inFlight, sent] = await Promise.all([
+        const [queued, inFlight, sent, deadLetterCount, deadLetters] = await Promise.all([
             this.series.byLabel("sluice_outbox_queued", "priority"),
             this.series.sum("sluice_outbox_in_flight"),
             this.series.sum("sluice_outbox_sent_total"),
+            outbox.deadLetterCount(),
+            outbox.deadLetters(LISTED),
         ]);
         return {
             queued: queued === undefined ? null : { high: queued.high ?? 0, normal: queued.normal ?? 0, low: queued.low ?? 0 },
             inFlight: inFlight ?? null,
             sent: sent ?? null,
-            ...outbox.rates,
+            globalPerSecond: outbox.rates.globalPerSecond,
+            paidPerSecond: this.target.outbox?.rates.paidPerSecond ?? null,
             deadLetters: {
-                total: outbox.deadLetterCount(),
-                items: outbox.deadLetters(LISTED).map((letter) => ({
+                total: deadLetterCount,
+                items: deadLetters.map((letter) => ({
                     id: letter.id,
                     method: letter.method,
                     chat: letter.chat,
@@ -97,7 +101,7 @@ export class SnapshotTaker {
                     campaignId: letter.campaignId ?? null,
                 })),
             },
-            unreachable: outbox.unreachableCount(),
+            unreachable: this.target.outbox?.unreachableCount() ?? null,
             stoppedBy: outbox.stoppedBy?.code ?? null,
         };
     }

@@ -87,9 +87,11 @@ export interface Snapshot {
         sent: number | null;
         /** The bot-wide limit sends are paced to, per second (paid broadcasts have their own). */
         globalPerSecond: number;
-        paidPerSecond: number;
+        /** `null` for an outbox without paid broadcasts (a cluster's). */
+        paidPerSecond: number | null;
         deadLetters: Listed<DeadLetterEntry>;
-        unreachable: number;
+        /** Chats marked unreachable; `null` for an outbox that keeps no such marks (a cluster's). */
+        unreachable: number | null;
         /** Why the outbox stopped sending on its own (`UNAUTHORIZED`: Telegram refused the token). */
         stoppedBy: string | null;
     } | null;

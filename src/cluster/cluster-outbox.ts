@@ -1,9 +1,12 @@
 import { setMaxListeners } from "node:events";
 import type { Redis } from "ioredis";
+import { floodsCountedIn } from "../metrics/flood-metrics.js";
+import { OutboxMetrics } from "../metrics/outbox-metrics.js";
+import { type Metrics, type MetricsOption, metricsOf } from "../metrics/registry.js";
 import { classifyFailure } from "../outbox/failure.js";
 import { type OutboxLimits, PACING_MARGIN, TIMER_SLACK_MS } from "../outbox/limiter.js";
 import { dispatching, type OutboundMessage } from "../outbox/outbox.js";
-import { type Enqueued, type MessageState, type MessageStatus, PRIORITIES } from "../outbox/queue.js";
+import { type Enqueued, type MessageState, type MessageStatus, PRIORITIES, type Priority } from "../outbox/queue.js";
 import { backoffMs } from "../shared/backoff.js";
 import { botIdOfToken } from "../shared/bot-id.js";
 import { DeadLetterError, InvalidOptionError, type SendFailure, SluiceError, UnauthorizedError } from "../shared/errors.js";
@@ -52,6 +55,15 @@ export interface ClusterOutboxOptions extends Omit<OutboxLimits, "paidPerSecond"
     send?: boolean;
     /** @default sluice's logger */
     logger?: Logger;
+    /**
+     * Prometheus series of this node's part of the outbox (`sluice_outbox_…`):
+     * `true` in a registry of its own, or `{ registry }` in yours; read them
+     * from `outbox.metrics`. The counters count this node's sends, the
+     * in-flight gauge its calls; `sluice_outbox_queued` is the bot's whole
+     * queue in Redis (one read per scrape). Scrape every node.
+     * @default none
+     */
+    metrics?: MetricsOption;
 }
 
 /** Chat heads a take looks at per priority class before it gives up on the class for this call. */
@@ -105,6 +117,10 @@ export class ClusterOutbox {
     private woken = false;
     private loop: Promise<void> = Promise.resolve();
     private renewTimer: NodeJS.Timeout | undefined;
+    private readonly globalPerSecond: number;
+    /** The outbox's Prometheus series (with the `metrics` option). */
+    readonly metrics: Metrics | undefined;
+    private readonly sendMetrics: OutboxMetrics | undefined;
     /** Settles once the connections are open and the results channel is subscribed. */
     readonly ready: Promise<void>;
 
@@ -127,6 +143,7 @@ export class ClusterOutbox {
             }
         }
         const globalPerSecond = positiveNumber("outbox.globalPerSecond", options.globalPerSecond, 30);
+        this.globalPerSecond = globalPerSecond;
         this.limits = {
             // Spaced evenly at the limit itself, without the chats' margin: the window below is what keeps
             // every second at the server within it, whatever each call's delay on the way.
@@ -137,6 +154,13 @@ export class ClusterOutbox {
             group: intervalMs(positiveNumber("outbox.groupPerMinute", options.groupPerMinute, 20), 60_000),
         };
         setMaxListeners(this.maxInFlight + 10, this.aborter.signal);
+        this.metrics = options.metrics && metricsOf(options.metrics, this.botId);
+        this.sendMetrics =
+            this.metrics &&
+            new OutboxMetrics(this.metrics.registry, this.botId, {
+                queued: () => this.queuedAtScrape(),
+                inFlight: () => this.inFlight.size,
+            });
         this.ready = this.open();
         // A failed open is reported by whoever awaits `ready` (every method does).
         this.ready.catch(() => {});
@@ -267,8 +291,35 @@ export class ClusterOutbox {
 
     /** How many messages wait in the bot's queue, over all nodes (those in flight included). */
     async queuedCount(): Promise<number> {
+        return (await this.queuedByPriority()).reduce((sum, [, count]) => sum + count, 0);
+    }
+
+    /** The bot's queue over all nodes by priority (those in flight included): one read of a hash in Redis. */
+    async queuedByPriority(): Promise<[Priority, number][]> {
         await this.ready;
-        return Number((await this.redis!.get(`${this.prefix}queued`)) ?? 0);
+        const counts = await this.redis!.hmget(`${this.prefix}depth`, ...PRIORITIES.map((_, priority) => String(priority)));
+        return PRIORITIES.map((priority, index) => [priority, Number(counts[index] ?? 0)]);
+    }
+
+    /** How many dead letters there are (without reading them). */
+    async deadLetterCount(): Promise<number> {
+        await this.ready;
+        return this.redis!.llen(`${this.prefix}dead`);
+    }
+
+    /** The bot-wide limit this outbox's sends are paced to, over all nodes. */
+    get rates(): { globalPerSecond: number } {
+        return { globalPerSecond: this.globalPerSecond };
+    }
+
+    /**
+     * The queue for `sluice_outbox_queued`: nothing while Redis does not
+     * answer, since a command would wait for it to come back (ioredis keeps
+     * commands while it reconnects) and hold up the whole scrape, the
+     * `sluice_cluster_redis_up` that tells of the outage included.
+     */
+    private async queuedAtScrape(): Promise<[Priority, number][]> {
+        return this.redis?.status === "ready" ? this.queuedByPriority() : [];
     }
 
     /**
@@ -316,6 +367,7 @@ export class ClusterOutbox {
         this.waiting.rejectAll(
             new SluiceError("OUTBOX_CLOSED", "This node's outbox closed before the message was sent; it stays queued for the other nodes."),
         );
+        this.sendMetrics?.close();
         await Promise.all([this.redis, this.subscriber].map((connection) => connection?.quit().catch(() => {})));
     }
 
@@ -430,12 +482,15 @@ export class ClusterOutbox {
         this.inFlight.set(message.id, message);
         const raw = this.options.api.raw as Record<string, (payload: unknown, signal: AbortSignal) => Promise<unknown>>;
         const { signal } = this.aborter;
+        const call = () => raw[message.method]!(message.payload, signal);
+        // This outbox counts its sends' 429s; run's API transformer, which they also pass, must not count them again.
+        const counted = this.metrics === undefined ? call : floodsCountedIn(this.metrics.registry, call);
         dispatching
-            .run(true, () => raw[message.method]!(message.payload, signal))
+            .run(true, counted)
             .then(
                 (result) => {
                     message.answeredAt = performance.now();
-                    return this.finish(message, "sent", JSON.stringify(result ?? true));
+                    return this.finish(message, "sent", JSON.stringify(result ?? true), () => this.sendMetrics?.sent(message.method));
                 },
                 (error: unknown) => {
                     message.answeredAt = performance.now();
@@ -465,6 +520,7 @@ export class ClusterOutbox {
                 this.log.info({ to: failure.migrateTo }, "group became a supergroup; its queue moved");
                 return this.finish(message, "migrated", String(failure.migrateTo));
             case "flood":
+                this.sendMetrics?.flooded();
                 return this.finish(message, "flood", String(failure.retryAfterSeconds));
             case "transient":
                 if (message.attempts <= this.maxRetries) {
@@ -473,15 +529,25 @@ export class ClusterOutbox {
                         { messageId: message.id, attempt: message.attempts, error: failure.cause.description },
                         "send failed; will retry",
                     );
-                    return this.finish(message, "retry", String(Math.round(delay)));
+                    return this.finish(message, "retry", String(Math.round(delay)), () => this.sendMetrics?.retried());
                 }
-                return this.finish(message, "dead", JSON.stringify(failure.cause));
+                return this.dead(message, failure.cause);
             case "permanent":
-                return this.finish(message, "dead", JSON.stringify(failure.cause));
+                return this.dead(message, failure.cause);
         }
     }
 
-    private async finish(message: Leased, outcome: string, value: string): Promise<void> {
+    private dead(message: Leased, failure: SendFailure): Promise<void> {
+        return this.finish(message, "dead", JSON.stringify(failure), () => this.sendMetrics?.failed(failure.errorClass));
+    }
+
+    /**
+     * Records how a send ended, if this node still holds its lease; then calls
+     * `recorded` (the series count outcomes Redis took, so the nodes' counters
+     * add up to the queue's: a send whose lease had lapsed goes again and is
+     * counted by the node that records it).
+     */
+    private async finish(message: Leased, outcome: string, value: string, recorded?: () => void): Promise<void> {
         const { privateChat, group } = this.limits;
         // The script counts the answer from when it came here, not from when Redis hears of it.
         const answeredAgoMs = Math.floor(performance.now() - (message.answeredAt ?? performance.now()));
@@ -498,6 +564,7 @@ export class ClusterOutbox {
         );
         if (held === 0)
             this.log.warn({ messageId: message.id, outcome }, "a send ended after its lease had expired; another node sends it again");
+        else recorded?.();
     }
 
     /** Extends the leases of this node's sends in flight. */

@@ -11,14 +11,21 @@ export interface CampaignCounts {
     pending: number;
 }
 
-/** What the outbox metrics read at scrape time. */
+/**
+ * What the outbox metrics read at scrape time. The SQLite outbox answers
+ * from memory; the cluster's reads its queue from Redis, so `queued` may
+ * be a promise (a scrape awaits every reader).
+ */
 export interface OutboxGaugeSources {
     /** Queued messages by priority name. */
-    queued(): Iterable<[priority: string, count: number]>;
-    /** Calls being sent now. */
+    queued(): Iterable<[priority: string, count: number]> | Promise<Iterable<[priority: string, count: number]>>;
+    /** Calls being sent now (by this process). */
     inFlight(): number;
-    /** Campaigns not ended, and those that ended within the last `endedWithinMs`. */
-    campaigns(endedWithinMs: number): readonly CampaignCounts[];
+    /**
+     * Campaigns not ended, and those that ended within the last `endedWithinMs`.
+     * @default none: an outbox without campaigns (the cluster's) reports no `sluice_campaign_recipients`
+     */
+    campaigns?(endedWithinMs: number): readonly CampaignCounts[];
 }
 
 /**
@@ -31,9 +38,10 @@ const ENDED_CAMPAIGN_SHOWN_MS = 3_600_000;
 const RECIPIENT_STATES = ["sent", "failed", "skipped", "pending"] as const;
 
 /**
- * The series of one bot's outbox. The dispatcher moves the counters as each
- * send ends (it takes this object as its `SendEvents`); queue depths and
- * campaign numbers are read at scrape time.
+ * The series of one bot's outbox, the SQLite one's or a cluster node's. The
+ * sender moves the counters as each send ends (the dispatcher takes this
+ * object as its `SendEvents`, and so does the cluster outbox); queue depths
+ * and campaign numbers are read at scrape time.
  */
 export class OutboxMetrics {
     private readonly bot_id: string;
@@ -64,24 +72,34 @@ export class OutboxMetrics {
         );
         this.floodTotal = floodCounter(registry);
         this.removeReaders = [
-            scrapedGauge(registry, "sluice_outbox_queued", "Outbox messages queued, by priority.", ["bot_id", "priority"], (gauge) => {
-                for (const [priority, count] of sources.queued()) gauge.set({ bot_id, priority }, count);
-            }),
+            scrapedGauge(
+                registry,
+                "sluice_outbox_queued",
+                "Outbox messages queued, by priority.",
+                ["bot_id", "priority"],
+                async (gauge) => {
+                    for (const [priority, count] of await sources.queued()) gauge.set({ bot_id, priority }, count);
+                },
+            ),
             scrapedGauge(registry, "sluice_outbox_in_flight", "Outbox calls being sent now.", ["bot_id"], (gauge) =>
                 gauge.set({ bot_id }, sources.inFlight()),
             ),
+        ];
+        const { campaigns } = sources;
+        if (campaigns === undefined) return;
+        this.removeReaders.push(
             scrapedGauge(
                 registry,
                 "sluice_campaign_recipients",
                 "Recipients of each campaign (by id) by state, while it runs and for an hour after it ended.",
                 ["bot_id", "campaign", "state"],
                 (gauge) => {
-                    for (const campaign of sources.campaigns(ENDED_CAMPAIGN_SHOWN_MS)) {
+                    for (const campaign of campaigns(ENDED_CAMPAIGN_SHOWN_MS)) {
                         for (const state of RECIPIENT_STATES) gauge.set({ bot_id, campaign: String(campaign.id), state }, campaign[state]);
                     }
                 },
             ),
-        ];
+        );
     }
 
     /** A message Telegram accepted. */

@@ -87,7 +87,7 @@ export function openPersistence<Y extends { update_id: number }>(
         if (options.outbox !== undefined && options.cluster !== undefined) {
             const api = transformableApi(bot, "outbox");
             const settings = options.outbox === true ? {} : options.outbox;
-            clusterOutbox = new ClusterOutbox({ ...settings, cluster: options.cluster, api, logger: options.logger });
+            clusterOutbox = new ClusterOutbox({ ...settings, cluster: options.cluster, api, logger: options.logger, metrics });
             api.config.use(outboxTransformer(clusterOutbox));
         } else if (options.outbox !== undefined) {
             const api = transformableApi(bot, "outbox");

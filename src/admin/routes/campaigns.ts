@@ -35,7 +35,17 @@ const recipientsBody = {
  * pause, resume, cancel, list, stats.
  */
 export function campaignRoutes(app: FastifyInstance, target: AdminTarget): void {
-    const campaigns = () => need(target.outbox, "outbox", "outbox: true").campaigns;
+    const campaigns = () => {
+        // Told apart from a bot without an outbox: `outbox: true` is not the remedy for a cluster's.
+        if (target.outbox === undefined && target.clusterOutbox !== undefined) {
+            throw httpError(
+                404,
+                "NOT_CONFIGURED",
+                "This bot's outbox is the cluster's, which has no campaigns yet; campaigns need the outbox in a store (`outbox: true` without `cluster`).",
+            );
+        }
+        return need(target.outbox, "outbox", "outbox: true").campaigns;
+    };
     // NDJSON is handed to the route as the request stream, unparsed: the body limit is for JSON, not for this.
     app.addContentTypeParser("application/x-ndjson", (_request, payload, done) => done(null, payload));
 

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import type { AdminTarget } from "../admin-target.js";
+import { type AdminTarget, outboxOf } from "../admin-target.js";
 
 /**
  * `/healthz` (the process answers) and `/readyz` (the bot polls and its
@@ -9,7 +9,7 @@ import type { AdminTarget } from "../admin-target.js";
 export function healthRoutes(app: FastifyInstance, target: AdminTarget): void {
     app.get("/healthz", { config: { public: true } }, async () => ({ ok: true }));
     app.get("/readyz", { config: { public: true } }, async (_request, reply) => {
-        const ready = target.isRunning() && target.outbox?.stoppedBy === undefined;
+        const ready = target.isRunning() && outboxOf(target)?.stoppedBy === undefined;
         return reply.code(ready ? 200 : 503).send({ ready });
     });
 }

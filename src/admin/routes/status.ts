@@ -1,10 +1,11 @@
 import type { FastifyInstance } from "fastify";
-import type { AdminTarget } from "../admin-target.js";
+import { type AdminTarget, outboxOf } from "../admin-target.js";
 import { need } from "../http-errors.js";
 
 /**
  * `GET /v1/status`: the bot at a glance (polling, journal, outbox, campaigns,
- * tasks, and in a cluster this node's part: nodes, partitions, leases, lag);
+ * tasks, and in a cluster this node's part: nodes, partitions, leases, lag,
+ * and the outbox in Redis);
  * `GET /metrics` for Prometheus.
  */
 export function statusRoutes(app: FastifyInstance, target: AdminTarget): void {
@@ -13,7 +14,8 @@ export function statusRoutes(app: FastifyInstance, target: AdminTarget): void {
         return reply.type("text/plain; version=0.0.4").send(text);
     });
     app.get("/v1/status", async () => {
-        const { journal, outbox, tasks } = target;
+        const { journal, tasks } = target;
+        const outbox = outboxOf(target);
         return {
             polling: target.isRunning(),
             journal: journal && {
@@ -21,11 +23,14 @@ export function statusRoutes(app: FastifyInstance, target: AdminTarget): void {
                 unfinished: journal.unfinishedCount(),
                 quarantined: journal.quarantined().length,
             },
+            // A cluster's outbox has no unreachable-chat marks and no campaigns: those fields are absent, not 0.
             outbox: outbox && {
-                deadLetters: outbox.deadLetterCount(),
-                unreachable: outbox.unreachableCount(),
+                deadLetters: await outbox.deadLetterCount(),
                 stoppedBy: outbox.stoppedBy?.code ?? null,
-                campaigns: outbox.campaigns.list().length,
+                ...(target.outbox && {
+                    unreachable: target.outbox.unreachableCount(),
+                    campaigns: target.outbox.campaigns.list().length,
+                }),
             },
             tasks: tasks && { dead: tasks.dead().length },
             cluster: target.cluster && (await target.cluster.status()),

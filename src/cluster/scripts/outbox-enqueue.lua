@@ -36,7 +36,7 @@ for i = 1, #ARGV, 6 do
         if redis.call('RPUSH', p .. 'q:' .. chat, id) == 1 then
             redis.call('ZADD', p .. 'ready:' .. priority, math.max(notBefore, now), chat)
         end
-        redis.call('INCR', p .. 'queued')
+        redis.call('HINCRBY', p .. 'depth', priority, 1)
         added = true
         out[#out + 1] = id
         out[#out + 1] = 0

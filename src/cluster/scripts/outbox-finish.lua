@@ -43,7 +43,7 @@ end
 local function ended(state, field)
     redis.call('HSET', message, 'state', state, field, value, 'ended', now)
     redis.call('LPOP', p .. 'q:' .. chat)
-    redis.call('DECR', p .. 'queued')
+    redis.call('HINCRBY', p .. 'depth', priority, -1)
     redis.call('PUBLISH', p .. 'done', id .. ' ' .. state .. ' ' .. value)
     ready(chat, now)
 end

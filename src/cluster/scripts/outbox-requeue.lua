@@ -17,6 +17,6 @@ redis.call('HSET', message, 'state', 'queued', 'att', 0, 'nb', now)
 if redis.call('RPUSH', p .. 'q:' .. chat, id) == 1 then
     redis.call('ZADD', p .. 'ready:' .. priority, now, chat)
 end
-redis.call('INCR', p .. 'queued')
+redis.call('HINCRBY', p .. 'depth', priority, 1)
 redis.call('PUBLISH', p .. 'wake', '')
 return 1
