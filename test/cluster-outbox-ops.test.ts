@@ -2,12 +2,13 @@ import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
 import type { Registry } from "prom-client";
 import { SnapshotTaker } from "../src/admin/snapshot-taker.js";
-import { type Cluster, createClusterOutbox, DeadLetterError, joinCluster, run } from "../src/index.js";
-import { startRig, type TestRig } from "./helpers/bots.js";
-import { clusterNames, REDIS } from "./helpers/redis.js";
+import { type Cluster, createClusterOutbox, createLogger, DeadLetterError, joinCluster, run } from "../src/index.js";
+import { startRig, type TestRig, until } from "./helpers/bots.js";
+import { clusterNames, REDIS, redisProxy } from "./helpers/redis.js";
 
 const ADMIN_TOKEN = "an-admin-token-of-the-cluster-outbox-test";
 const newCluster = clusterNames("outbox-ops");
+const quiet = createLogger({ level: "silent" });
 let rig: TestRig | undefined;
 let cluster: Cluster | undefined;
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -100,7 +101,7 @@ describe("a cluster node's outbox in metrics and the admin API", { timeout: 30_0
         );
         const snapshot = await new SnapshotTaker(handle).take();
         assert.deepEqual(
-            { ...snapshot.outbox, deadLetters: snapshot.outbox?.deadLetters.items.map((letter) => [letter.id, letter.errorClass]) },
+            { ...snapshot.outbox, deadLetters: snapshot.outbox?.deadLetters?.items.map((letter) => [letter.id, letter.errorClass]) },
             {
                 queued: { high: 0, normal: 0, low: 1 },
                 inFlight: 0,
@@ -185,5 +186,48 @@ describe("a cluster node's outbox in metrics and the admin API", { timeout: 30_0
         assert.equal(await reporter.queuedCount(), 3);
         await reporter.close(0);
         assert.deepEqual(await queued(), { high: 0, normal: 0, low: 0 }, "a closed outbox stops reporting");
+    });
+
+    it("answers /v1/status, /metrics and the dashboard's snapshot while Redis is unreachable, with what it cannot read as null", async () => {
+        rig = await startRig();
+        const proxy = await redisProxy();
+        cleanups.push(() => proxy.close());
+        cluster = await joinCluster({ redis: proxy.url, name: newCluster(), partitions: 4, signals: false, logger: quiet });
+        const joined = cluster;
+        cleanups.push(() => joined.leave()); // before the proxy closes
+        const handle = run(rig.bot(), { cluster, outbox: true, signals: false, logger: quiet, admin: { token: ADMIN_TOKEN, port: 0 } });
+        cleanups.push(() => handle.stop());
+        const { url } = await handle.admin!;
+        const get = async (path: string) => {
+            const started = performance.now();
+            const response = await fetch(`${url}${path}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+            return { ms: performance.now() - started, text: await response.text() };
+        };
+        await until(() => cluster!.status().partitions.length === 4, 10_000, "the partitions");
+        assert.deepEqual(JSON.parse((await get("/v1/status")).text).cluster.lag, { waiting: 0, pending: 0 });
+
+        proxy.cut();
+        await until(() => !cluster!.status().redisReachable, 5_000, "the node to notice");
+        const status = await get("/v1/status");
+        const metrics = await get("/metrics");
+        const started = performance.now();
+        const snapshot = await new SnapshotTaker(handle).take();
+        const snapshotMs = performance.now() - started;
+        await proxy.restore();
+
+        const { cluster: part, outbox } = JSON.parse(status.text);
+        assert.equal(part.redisReachable, false);
+        assert.equal(part.lag, null, "the backlog is unknown, not 0");
+        assert.deepEqual(outbox, { deadLetters: null, stoppedBy: null });
+        assert.match(metrics.text, /^sluice_cluster_redis_up\{[^}]*\} 0$/m);
+        assert.doesNotMatch(metrics.text, /^sluice_cluster_lag\{/m, "no lag figure while it cannot be read");
+        assert.equal(snapshot.outbox?.deadLetters, null);
+        for (const [what, ms] of [
+            ["/v1/status", status.ms],
+            ["/metrics", metrics.ms],
+            ["the snapshot", snapshotMs],
+        ] as const) {
+            assert.ok(ms < 3_000, `${what} answered in ${Math.round(ms)} ms during the outage`);
+        }
     });
 });

@@ -1,12 +1,11 @@
 import assert from "node:assert/strict";
-import { createServer, type Server, type Socket, connect as tcpConnect } from "node:net";
 import { afterEach, describe, it, type TestContext } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
 import { partitionOf, placePartitions } from "../src/cluster/partitioning.js";
 import { createLogger, joinCluster, run } from "../src/index.js";
 import { startRig, type TestRig, until } from "./helpers/bots.js";
 import { type Child, spawnScript } from "./helpers/child.js";
-import { clusterNames, REDIS } from "./helpers/redis.js";
+import { clusterNames, REDIS, redisProxy } from "./helpers/redis.js";
 
 let rig: TestRig | undefined;
 const newCluster = clusterNames("test");
@@ -337,39 +336,6 @@ describe("the cluster on Redis", () => {
     });
 });
 
-/** A TCP proxy to the test's Redis that can be cut (connections reset, new ones refused) and restored on the same port. */
-async function redisProxy(): Promise<{ url: string; cut(): void; restore(): Promise<void>; close(): Promise<void> }> {
-    const sockets = new Set<Socket>();
-    const server: Server = createServer((client) => {
-        const upstream = tcpConnect(6379, "127.0.0.1");
-        for (const socket of [client, upstream]) {
-            sockets.add(socket);
-            socket.on("error", () => {});
-            socket.on("close", () => {
-                sockets.delete(socket);
-                client.destroy();
-                upstream.destroy();
-            });
-        }
-        client.pipe(upstream).pipe(client);
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const { port } = server.address() as { port: number };
-    return {
-        url: `redis://127.0.0.1:${port}`,
-        cut() {
-            server.close();
-            for (const socket of sockets) socket.destroy();
-        },
-        restore: () => new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve)),
-        close: () =>
-            new Promise<void>((resolve) => {
-                for (const socket of sockets) socket.destroy();
-                server.close(() => resolve());
-            }),
-    };
-}
-
 describe("a bot stopped on a node that stays", () => {
     it("is warned of a lease after its stop (its updates in the node's partitions wait); stop-then-leave says nothing", async () => {
         rig = await startRig();
@@ -396,6 +362,37 @@ describe("a bot stopped on a node that stays", () => {
             }
         } finally {
             await cluster.leave();
+        }
+    });
+});
+
+describe("a node leaving while Redis is unreachable", () => {
+    it("ends within about a lease, says it could not hand over, and leaves nothing waiting for Redis", async () => {
+        rig = await startRig();
+        const proxy = await redisProxy();
+        const lines: string[] = [];
+        const logger = createLogger({ level: "warn", destination: { write: (line: string) => void lines.push(line) } });
+        const LEASE_MS = 1_000;
+        const cluster = await joinCluster({
+            redis: proxy.url,
+            name: newCluster(),
+            partitions: 4,
+            leaseMs: LEASE_MS,
+            signals: false,
+            logger,
+        });
+        try {
+            const handle = run(rig.bot(), { cluster, outbox: true, signals: false, logger });
+            await until(() => cluster.status().partitions.length === 4, 10_000, "the partitions");
+            proxy.cut();
+            const started = performance.now();
+            // What SIGTERM does: the bot stops and the node leaves.
+            await Promise.all([handle.stop(), cluster.leave()]);
+            const took = performance.now() - started;
+            assert.ok(took < 3 * LEASE_MS + 2_000, `stop and leave took ${Math.round(took)} ms`);
+            assert.equal(lines.filter((line) => line.includes("left without handing over")).length, 1, lines.join("\n"));
+        } finally {
+            await proxy.close();
         }
     });
 });

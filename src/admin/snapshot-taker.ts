@@ -1,5 +1,5 @@
 import type { CampaignStats } from "../outbox/campaigns/campaigns.js";
-import { type AdminTarget, outboxOf } from "./admin-target.js";
+import { type AdminTarget, outboxOf, reportedBy } from "./admin-target.js";
 import { SeriesReader } from "./series-reader.js";
 import type { CampaignEntry, Snapshot } from "./snapshot.js";
 
@@ -80,8 +80,8 @@ export class SnapshotTaker {
             this.series.byLabel("sluice_outbox_queued", "priority"),
             this.series.sum("sluice_outbox_in_flight"),
             this.series.sum("sluice_outbox_sent_total"),
-            outbox.deadLetterCount(),
-            outbox.deadLetters(LISTED),
+            reportedBy(() => outbox.deadLetterCount()),
+            reportedBy(() => outbox.deadLetters(LISTED)),
         ]);
         return {
             queued: queued === undefined ? null : { high: queued.high ?? 0, normal: queued.normal ?? 0, low: queued.low ?? 0 },
@@ -89,18 +89,21 @@ export class SnapshotTaker {
             sent: sent ?? null,
             globalPerSecond: outbox.rates.globalPerSecond,
             paidPerSecond: this.target.outbox?.rates.paidPerSecond ?? null,
-            deadLetters: {
-                total: deadLetterCount,
-                items: deadLetters.map((letter) => ({
-                    id: letter.id,
-                    method: letter.method,
-                    chat: letter.chat,
-                    attempts: letter.attempts,
-                    errorClass: letter.error?.errorClass ?? null,
-                    description: clip(letter.error?.description),
-                    campaignId: letter.campaignId ?? null,
-                })),
-            },
+            deadLetters:
+                deadLetterCount === null || deadLetters === null
+                    ? null
+                    : {
+                          total: deadLetterCount,
+                          items: deadLetters.map((letter) => ({
+                              id: letter.id,
+                              method: letter.method,
+                              chat: letter.chat,
+                              attempts: letter.attempts,
+                              errorClass: letter.error?.errorClass ?? null,
+                              description: clip(letter.error?.description),
+                              campaignId: letter.campaignId ?? null,
+                          })),
+                      },
             unreachable: this.target.outbox?.unreachableCount() ?? null,
             stoppedBy: outbox.stoppedBy?.code ?? null,
         };

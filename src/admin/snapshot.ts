@@ -89,7 +89,8 @@ export interface Snapshot {
         globalPerSecond: number;
         /** `null` for an outbox without paid broadcasts (a cluster's). */
         paidPerSecond: number | null;
-        deadLetters: Listed<DeadLetterEntry>;
+        /** `null` while the outbox does not answer (a cluster's, during a Redis outage). */
+        deadLetters: Listed<DeadLetterEntry> | null;
         /** Chats marked unreachable; `null` for an outbox that keeps no such marks (a cluster's). */
         unreachable: number | null;
         /** Why the outbox stopped sending on its own (`UNAUTHORIZED`: Telegram refused the token). */

@@ -12,7 +12,7 @@ import { botIdOfToken } from "../shared/bot-id.js";
 import { DeadLetterError, InvalidOptionError, type SendFailure, SluiceError, UnauthorizedError } from "../shared/errors.js";
 import { componentLogger, type Logger } from "../shared/logger.js";
 import { milliseconds, positiveNumber, wholeNumber } from "../shared/options.js";
-import { settlesWithin } from "../shared/timing.js";
+import { REPORT_READ_MS, settlesWithin, valueWithin } from "../shared/timing.js";
 import { Waiters } from "../shared/waiters.js";
 import type { Cluster } from "./cluster.js";
 import { ClusterKeys } from "./keys.js";
@@ -314,12 +314,13 @@ export class ClusterOutbox {
 
     /**
      * The queue for `sluice_outbox_queued`: nothing while Redis does not
-     * answer, since a command would wait for it to come back (ioredis keeps
-     * commands while it reconnects) and hold up the whole scrape, the
-     * `sluice_cluster_redis_up` that tells of the outage included.
+     * answer (within a second), since a command would wait for it to come
+     * back (ioredis keeps commands while it reconnects) and hold up the whole
+     * scrape, the `sluice_cluster_redis_up` that tells of the outage included.
      */
     private async queuedAtScrape(): Promise<[Priority, number][]> {
-        return this.redis?.status === "ready" ? this.queuedByPriority() : [];
+        if (this.redis?.status !== "ready") return [];
+        return (await valueWithin(this.queuedByPriority(), REPORT_READ_MS)) ?? [];
     }
 
     /**

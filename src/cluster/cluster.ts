@@ -5,6 +5,7 @@ import type { UpdateFetcher } from "../runner/fetcher.js";
 import { InvalidOptionError, SluiceError } from "../shared/errors.js";
 import { componentLogger, type Logger } from "../shared/logger.js";
 import { wholeNumber } from "../shared/options.js";
+import { REPORT_READ_MS, valueWithin } from "../shared/timing.js";
 import { ClusterConnections } from "./connections.js";
 import { type ClusterLag, PartitionConsumer } from "./consumer.js";
 import { ClusterKeys } from "./keys.js";
@@ -55,8 +56,8 @@ export interface ClusterBotStatus extends ClusterStatus {
     botId: number;
     /** Whether this node polls the bot (holds its poller lease). */
     polling: boolean;
-    /** The bot's backlog in this node's partitions. */
-    lag: ClusterLag;
+    /** The bot's backlog in this node's partitions; `null` while Redis does not answer within a second. */
+    lag: ClusterLag | null;
 }
 
 /** A node's membership of a cluster (see `joinCluster`). */
@@ -69,7 +70,10 @@ export interface Cluster {
     /**
      * Leaves gracefully: hands every lease over after the work under it
      * finished (the other nodes take over within about a second), then
-     * closes the connections. SIGINT and SIGTERM do this by default.
+     * closes the connections. SIGINT and SIGTERM do this by default. While
+     * Redis does not answer nothing can be handed over: after a lease
+     * (`leaseMs`) of silence it ends anyway, with a warning, and the other
+     * nodes take the leases as they lapse.
      */
     leave(): Promise<void>;
     /** @internal A new connection to the cluster's Redis (not connected yet), for the cluster outbox; its user closes it. */
@@ -185,11 +189,31 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
         leave: () => {
             leaving ??= (async () => {
                 removeSignals();
-                await membership.leave();
-                await keeper.close();
-                for (const consumer of consumers) await consumer.close();
-                for (const poller of pollers.values()) await poller.close();
-                await connections.close();
+                const handOver = (async () => {
+                    await membership.leave();
+                    await keeper.close();
+                    for (const consumer of consumers) await consumer.close();
+                    for (const poller of pollers.values()) await poller.close();
+                })();
+                // A hand-over waits for running work, however long; but nothing can be handed over while Redis
+                // does not answer, and a SIGTERM must still end the process: after a lease of silence the leases
+                // have lapsed on this node's clock, and the other nodes take them as they lapse in Redis.
+                const watching = new AbortController();
+                const gaveUp = await Promise.race([
+                    handOver.then(() => false),
+                    connections.unreachableFor(leaseMs, watching.signal).then(() => true),
+                ]);
+                watching.abort();
+                if (gaveUp) {
+                    log.warn(
+                        "left without handing over: Redis did not answer for a lease; the other nodes take this node's leases as they lapse",
+                    );
+                    // Its commands wait for a Redis that may never come back (ioredis keeps them through a disconnect).
+                    keeper.abandon();
+                    connections.disconnect();
+                } else {
+                    await connections.close();
+                }
                 log.info("left the cluster");
             })();
             return leaving;
@@ -240,7 +264,7 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
                     ...cluster.status(),
                     botId: bot.botId,
                     polling: keeper.tokenOf(resource) !== undefined,
-                    lag: await consumer.lag(),
+                    lag: connections.reachable ? ((await valueWithin(consumer.lag(), REPORT_READ_MS)) ?? null) : null,
                 }),
                 detach: async () => {
                     warnIfLeftWaiting(bot.botId, botLog);

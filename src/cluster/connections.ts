@@ -75,6 +75,30 @@ export class ClusterConnections {
         await connection.quit().catch(() => connection.disconnect());
     }
 
+    /**
+     * Resolves once Redis has been unreachable for `ms` on end (looked at
+     * every tenth of it); never while it answers, nor after `signal` aborts.
+     */
+    unreachableFor(ms: number, signal: AbortSignal): Promise<void> {
+        return new Promise((resolve) => {
+            let since: number | undefined;
+            const timer = setInterval(() => {
+                if (this.reachable) since = undefined;
+                else if (performance.now() - (since ??= performance.now()) >= ms) {
+                    clearInterval(timer);
+                    resolve();
+                }
+            }, ms / 10).unref();
+            signal.addEventListener("abort", () => clearInterval(timer), { once: true });
+        });
+    }
+
+    /** Drops every connection at once, without waiting for Redis to take a QUIT. */
+    disconnect(): void {
+        for (const connection of [...this.others, this.main]) connection.disconnect();
+        this.others.clear();
+    }
+
     /** Closes every connection. */
     async close(): Promise<void> {
         await Promise.all([...this.others].map((connection) => this.drop(connection)));

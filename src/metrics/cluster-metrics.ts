@@ -40,6 +40,7 @@ export function measureCluster(registry: Registry, botId: number, status: () => 
             ["bot_id", "state"],
             async (gauge) => {
                 const { lag } = await read();
+                if (lag === null) return; // Redis does not answer: no figure rather than a stale or made-up one
                 gauge.set({ bot_id, state: "waiting" }, lag.waiting);
                 gauge.set({ bot_id, state: "pending" }, lag.pending);
             },

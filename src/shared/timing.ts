@@ -29,24 +29,36 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
  * either way.
  */
 export async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+    const settled = promise.then(
+        () => true,
+        () => true,
+    );
+    return (await valueWithin(settled, ms)) ?? false;
+}
+
+/**
+ * How long a read for a report (a status page, a scrape, the dashboard) waits
+ * for Redis before it shows the figure as unknown: a report must answer
+ * during an outage too, when it matters most, and ioredis holds commands
+ * until it reconnects.
+ */
+export const REPORT_READ_MS = 1_000;
+
+/**
+ * `promise`'s value if it comes within `ms` milliseconds; `undefined` if it
+ * comes later or fails. For reads that report on something (a status page, a
+ * scrape), which must answer even while what they read from does not.
+ */
+export async function valueWithin<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+    const value = promise.catch(() => undefined);
     // No deadline: a timer for Infinity would fire at once (Node clamps it to 1 ms, with a warning).
-    if (ms === Infinity)
-        return promise.then(
-            () => true,
-            () => true,
-        );
+    if (ms === Infinity) return value;
     let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<false>((resolve) => {
-        timer = setTimeout(() => resolve(false), ms);
+    const deadline = new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => resolve(undefined), ms);
     });
     try {
-        return await Promise.race([
-            promise.then(
-                () => true,
-                () => true,
-            ),
-            deadline,
-        ]);
+        return await Promise.race([value, deadline]);
     } finally {
         clearTimeout(timer);
     }

@@ -1,3 +1,4 @@
+import { createServer, type Server, type Socket, connect as tcpConnect } from "node:net";
 import { after, before } from "node:test";
 import { Redis } from "ioredis";
 
@@ -34,4 +35,37 @@ export async function forgetClusters(names: readonly string[]): Promise<void> {
         if (keys.length > 0) await redis.del(...keys);
     }
     redis.disconnect();
+}
+
+/** A TCP proxy to the test's Redis that can be cut (connections reset, new ones refused) and restored on the same port. */
+export async function redisProxy(): Promise<{ url: string; cut(): void; restore(): Promise<void>; close(): Promise<void> }> {
+    const sockets = new Set<Socket>();
+    const server: Server = createServer((client) => {
+        const upstream = tcpConnect(6379, "127.0.0.1");
+        for (const socket of [client, upstream]) {
+            sockets.add(socket);
+            socket.on("error", () => {});
+            socket.on("close", () => {
+                sockets.delete(socket);
+                client.destroy();
+                upstream.destroy();
+            });
+        }
+        client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as { port: number };
+    return {
+        url: `redis://127.0.0.1:${port}`,
+        cut() {
+            server.close();
+            for (const socket of sockets) socket.destroy();
+        },
+        restore: () => new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve)),
+        close: () =>
+            new Promise<void>((resolve) => {
+                for (const socket of sockets) socket.destroy();
+                server.close(() => resolve());
+            }),
+    };
 }

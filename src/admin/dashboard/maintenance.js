@@ -158,7 +158,7 @@ export class MaintenancePanels {
     show(snapshot) {
         const { outbox, journal, tasks } = snapshot;
         this.deadLetters.show(outbox?.deadLetters ?? null, snapshot.at);
-        setText("dead-letters-total", outbox === null || outbox.deadLetters.total === 0 ? "" : count(outbox.deadLetters.total));
+        setText("dead-letters-total", !outbox?.deadLetters?.total ? "" : count(outbox.deadLetters.total));
         this.quarantine.show(journal?.quarantined ?? null, snapshot.at);
         this.deadTasks.show(tasks?.dead ?? null, snapshot.at);
         setText("tasks-queued", count(tasks?.byState?.queued));

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import { type AdminTarget, outboxOf } from "../admin-target.js";
+import { type AdminTarget, outboxOf, reportedBy } from "../admin-target.js";
 import { need } from "../http-errors.js";
 
 /**
@@ -25,7 +25,7 @@ export function statusRoutes(app: FastifyInstance, target: AdminTarget): void {
             },
             // A cluster's outbox has no unreachable-chat marks and no campaigns: those fields are absent, not 0.
             outbox: outbox && {
-                deadLetters: await outbox.deadLetterCount(),
+                deadLetters: await reportedBy(() => outbox.deadLetterCount()),
                 stoppedBy: outbox.stoppedBy?.code ?? null,
                 ...(target.outbox && {
                     unreachable: target.outbox.unreachableCount(),
