@@ -15,6 +15,7 @@ import { milliseconds, positiveNumber, wholeNumber } from "../shared/options.js"
 import { REPORT_READ_MS, settlesWithin, valueWithin } from "../shared/timing.js";
 import { Waiters } from "../shared/waiters.js";
 import type { Cluster } from "./cluster.js";
+import { finishesUnlessSilent } from "./connections.js";
 import { ClusterKeys } from "./keys.js";
 import { type OutboxScripts, outboxScripts } from "./outbox-scripts.js";
 
@@ -76,6 +77,8 @@ const LEASE_SAFETY = 0.8;
 /** How long a call outside the queue (a file upload) counts in the bot's window: its answer is not reported. */
 const UPLOAD_HOLD_MS = 2_000;
 const DAY_MS = 86_400_000;
+/** How long sends cancelled by a close get to hand their messages back before the close stops waiting for Redis. */
+const ABORTED_SENDS_MS = 1_000;
 /** Settings of the single-node outbox that the cluster's does not have: refused rather than ignored. */
 const UNSUPPORTED = ["templates", "renderTemplate", "defaultLocale", "paidPerSecond"] as const;
 
@@ -358,18 +361,38 @@ export class ClusterOutbox {
     private async shutDown(timeoutMs: number): Promise<void> {
         this.stopping = true;
         this.nudge();
-        await this.ready.catch(() => {});
+        const deadline = performance.now() + timeoutMs;
+        const left = () => Math.max(0, deadline - performance.now());
+        // The loop and the sends wait on Redis, which may not answer before the deadline, or for a lease (an outage).
+        const loopEnded =
+            (await settlesWithin(this.ready, left())) &&
+            (await valueWithin(finishesUnlessSilent(this.loop, this.leaseMs, this.silence()), left())) === true;
         clearInterval(this.renewTimer);
-        await this.loop;
-        if (!(await settlesWithin(this.whenIdle(), timeoutMs))) {
+        if (!loopEnded || !(await settlesWithin(this.whenIdle(), left()))) {
             this.aborter.abort();
-            await this.whenIdle();
+            // Cancelled sends hand their messages back; a hand-back Redis does not take lets the lease lapse instead.
+            await settlesWithin(this.whenIdle(), ABORTED_SENDS_MS);
+            this.inFlight.clear();
         }
         this.waiting.rejectAll(
             new SluiceError("OUTBOX_CLOSED", "This node's outbox closed before the message was sent; it stays queued for the other nodes."),
         );
         this.sendMetrics?.close();
-        await Promise.all([this.redis, this.subscriber].map((connection) => connection?.quit().catch(() => {})));
+        // A QUIT to a Redis that does not answer would wait for it to come back.
+        for (const connection of [this.redis, this.subscriber]) {
+            if (connection?.status === "ready") await connection.quit().catch(() => {});
+            else connection?.disconnect();
+        }
+    }
+
+    /** For how long this outbox's connection has been down (0 while it is up), measured from the first look. */
+    private silence(): () => number {
+        let since: number | undefined;
+        return () => {
+            if (this.redis?.status === "ready") since = undefined;
+            else since ??= performance.now();
+            return since === undefined ? 0 : performance.now() - since;
+        };
     }
 
     private refuseClosed(): void {

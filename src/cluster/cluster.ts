@@ -143,8 +143,9 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
     );
     /**
      * Partitions are the node's, for every bot: a bot stopped here while the
-     * node stays has its updates in them wait until it runs here again. Said a
-     * lease after the stop, so the usual shutdown (stop, then leave) is quiet.
+     * node stays has its updates in them wait until it runs here again. Said
+     * five leases after the stop, so the usual shutdown (stop, then leave,
+     * with the outbox and the store closed in between) is quiet.
      */
     const warnIfLeftWaiting = (botId: number, botLog: Logger) => {
         setTimeout(() => {
@@ -153,7 +154,7 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
                 "the bot stopped on this node while the node stays in the cluster: its updates in this node's " +
                     "partitions wait until it runs here again or the node leaves (cluster.leave()); run every shared bot on every node",
             );
-        }, leaseMs).unref();
+        }, 5 * leaseMs).unref();
     };
     /** The leases placed on this node: its partitions, and the pollers of its bots placed here. */
     const place = (live: readonly string[]) => {
@@ -196,23 +197,16 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
                     for (const poller of pollers.values()) await poller.close();
                 })();
                 // A hand-over waits for running work, however long; but nothing can be handed over while Redis
-                // does not answer, and a SIGTERM must still end the process: after a lease of silence the leases
-                // have lapsed on this node's clock, and the other nodes take them as they lapse in Redis.
-                const watching = new AbortController();
-                const gaveUp = await Promise.race([
-                    handOver.then(() => false),
-                    connections.unreachableFor(leaseMs, watching.signal).then(() => true),
-                ]);
-                watching.abort();
-                if (gaveUp) {
+                // does not answer, and a SIGTERM must still end the process: the other nodes take the leases as
+                // they lapse in Redis.
+                if (await connections.finishes(handOver, leaseMs)) {
+                    await connections.close();
+                } else {
                     log.warn(
                         "left without handing over: Redis did not answer for a lease; the other nodes take this node's leases as they lapse",
                     );
-                    // Its commands wait for a Redis that may never come back (ioredis keeps them through a disconnect).
                     keeper.abandon();
                     connections.disconnect();
-                } else {
-                    await connections.close();
                 }
                 log.info("left the cluster");
             })();
@@ -267,11 +261,15 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
                     lag: connections.reachable ? ((await valueWithin(consumer.lag(), REPORT_READ_MS)) ?? null) : null,
                 }),
                 detach: async () => {
-                    warnIfLeftWaiting(bot.botId, botLog);
                     unlisten();
-                    await poller.close();
-                    await consumer.close();
-                    await connections.drop(reader);
+                    const closed = (async () => {
+                        await poller.close();
+                        await consumer.close();
+                    })();
+                    // An append or a blocking read caught in a Redis outage may never return (see `finishes`).
+                    if (await connections.finishes(closed, leaseMs)) await connections.drop(reader);
+                    else connections.disconnect(reader);
+                    warnIfLeftWaiting(bot.botId, botLog);
                     pollers.delete(bot.botId);
                     consumers.delete(consumer as unknown as PartitionConsumer<{ update_id: number }>);
                     place(membership.nodes);

@@ -2,6 +2,36 @@ import type { Redis, RedisOptions } from "ioredis";
 import { SluiceError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
 
+/** How often a node asks Redis whether it answers (a PING, one at a time). */
+const PING_MS = 500;
+
+/**
+ * How long Redis may leave a node without an answer before it counts as
+ * unreachable: a connection to a Redis cut off without a reset (a network
+ * partition, a frozen host) stays "ready" and simply never answers.
+ */
+const SILENCE_MS = 2_000;
+
+/**
+ * Waits for `work` that waits on Redis: `true` once it finished, `false` if
+ * Redis has been silent for `ms` (`silentMs()`: for how long it has not
+ * answered, 0 while it does) first. ioredis holds a command
+ * until Redis answers, through a `disconnect()` too, so work caught in an
+ * outage may never end; past a lease of silence its leases have lapsed on
+ * this node's clock, and nothing is gained by waiting.
+ */
+export async function finishesUnlessSilent(work: Promise<unknown>, ms: number, silentMs: () => number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const silent = new Promise<false>((resolve) => {
+        timer = setInterval(() => silentMs() >= ms && resolve(false), ms / 10);
+    });
+    try {
+        return await Promise.race([work.then(() => true), silent]);
+    } finally {
+        clearInterval(timer);
+    }
+}
+
 /**
  * A node's connections to Redis: one for commands and scripts, one for the
  * membership channel, and one per attached bot for its blocking reads.
@@ -15,10 +45,13 @@ export class ClusterConnections {
     readonly main: Redis;
     private readonly others = new Set<Redis>();
     private down = false;
+    private lastAnswerAt = performance.now();
+    private pinging = false;
+    private readonly pinger: NodeJS.Timeout;
 
-    /** Whether the main connection is up (commands wait while it is not). */
+    /** Whether Redis answers: the main connection is up and answered within the last two seconds. */
     get reachable(): boolean {
-        return !this.down && this.main.status === "ready";
+        return !this.down && this.main.status === "ready" && performance.now() - this.lastAnswerAt < SILENCE_MS;
     }
 
     private constructor(
@@ -30,7 +63,9 @@ export class ClusterConnections {
         this.main = this.create();
         this.main.on("error", (error: Error) => this.lost(error));
         this.main.on("close", () => this.lost());
+        this.pinger = setInterval(() => this.ping(), PING_MS).unref();
         this.main.on("ready", () => {
+            this.lastAnswerAt = performance.now();
             if (!this.down) return;
             this.down = false;
             this.log.info("Redis answers again: this node takes its leases back and resumes polling and handling");
@@ -75,34 +110,39 @@ export class ClusterConnections {
         await connection.quit().catch(() => connection.disconnect());
     }
 
-    /**
-     * Resolves once Redis has been unreachable for `ms` on end (looked at
-     * every tenth of it); never while it answers, nor after `signal` aborts.
-     */
-    unreachableFor(ms: number, signal: AbortSignal): Promise<void> {
-        return new Promise((resolve) => {
-            let since: number | undefined;
-            const timer = setInterval(() => {
-                if (this.reachable) since = undefined;
-                else if (performance.now() - (since ??= performance.now()) >= ms) {
-                    clearInterval(timer);
-                    resolve();
-                }
-            }, ms / 10).unref();
-            signal.addEventListener("abort", () => clearInterval(timer), { once: true });
-        });
+    /** Waits for `work` that waits on Redis, unless Redis has not answered for `ms` (see `finishesUnlessSilent`). */
+    finishes(work: Promise<unknown>, ms: number): Promise<boolean> {
+        return finishesUnlessSilent(work, ms, () => (this.reachable ? 0 : performance.now() - this.lastAnswerAt));
     }
 
-    /** Drops every connection at once, without waiting for Redis to take a QUIT. */
-    disconnect(): void {
-        for (const connection of [...this.others, this.main]) connection.disconnect();
+    /** Drops `connection` (without one: every connection) at once, without waiting for Redis to take a QUIT. */
+    disconnect(connection?: Redis): void {
+        if (connection !== undefined) {
+            this.others.delete(connection);
+            connection.disconnect();
+            return;
+        }
+        clearInterval(this.pinger);
+        for (const other of [...this.others, this.main]) other.disconnect();
         this.others.clear();
     }
 
     /** Closes every connection. */
     async close(): Promise<void> {
+        clearInterval(this.pinger);
         await Promise.all([...this.others].map((connection) => this.drop(connection)));
         await this.main.quit().catch(() => this.main.disconnect());
+    }
+
+    /** One PING at a time: a PING still unanswered is the silence `reachable` measures. */
+    private ping(): void {
+        if (this.pinging || this.main.status !== "ready") return;
+        this.pinging = true;
+        this.main
+            .ping()
+            .then(() => (this.lastAnswerAt = performance.now()))
+            .catch(() => {})
+            .finally(() => (this.pinging = false));
     }
 
     private create(): Redis {

@@ -34,6 +34,13 @@ interface OwnedPartition {
     /** Entries delivered and not acknowledged yet. */
     running: number;
     drained?: () => void;
+    /**
+     * Settles when the lease is lost: an acknowledgement still waiting on
+     * Redis (an outage) then counts for nothing, since the next owner
+     * delivers the entry again, and must not hold the handler's slot.
+     */
+    lapsed: Promise<void>;
+    lapse: () => void;
 }
 
 /**
@@ -132,7 +139,8 @@ export class PartitionConsumer<Y extends { update_id: number }> {
         const owned = this.owned.get(delivery.partition);
         try {
             if (this.keeper.tokenOf(`p:${delivery.partition}`) !== delivery.token) return; // lapsed here: its next owner redelivers it
-            await this.acknowledge(delivery);
+            const acknowledged = this.acknowledge(delivery);
+            await (owned === undefined ? acknowledged : Promise.race([acknowledged, owned.lapsed]));
         } finally {
             if (owned !== undefined && owned.token === delivery.token && --owned.running === 0) owned.drained?.();
         }
@@ -194,7 +202,9 @@ export class PartitionConsumer<Y extends { update_id: number }> {
     private listenerFor(partition: number): LeaseListener {
         return {
             acquired: (token) => {
-                const owned: OwnedPartition = { token, readable: false, running: 0 };
+                let lapse = () => {};
+                const lapsed = new Promise<void>((resolve) => (lapse = resolve));
+                const owned: OwnedPartition = { token, readable: false, running: 0, lapsed, lapse };
                 this.owned.set(partition, owned);
                 // A read from an earlier tenure may still be under way (a lease lost while Redis was unreachable,
                 // taken again now): the entries it returns are skipped as stale and stay pending under this node,
@@ -219,6 +229,7 @@ export class PartitionConsumer<Y extends { update_id: number }> {
             lost: () => {
                 const owned = this.owned.get(partition);
                 if (owned === undefined) return;
+                owned.lapse();
                 this.dropQueued(partition, owned);
                 this.owned.delete(partition);
             },

@@ -177,13 +177,14 @@ export class LeaseKeeper {
     abandon(): void {
         this.closed = true;
         clearInterval(this.timer);
+        for (const resource of [...this.held.keys()]) this.lose(resource, "Redis did not answer");
     }
 
     /** Hands every lease over (a graceful leave), then stops. */
     async close(): Promise<void> {
         this.wanted.clear();
         await this.tick();
-        while (this.held.size > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+        while (this.held.size > 0 && !this.closed) await new Promise((resolve) => setTimeout(resolve, 10));
         await Promise.all(this.handOvers);
         this.closed = true;
         clearInterval(this.timer);
