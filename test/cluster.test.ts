@@ -273,6 +273,7 @@ describe("the cluster on Redis", () => {
         t.diagnostic(
             `moved ${moved.length} of ${PARTITIONS} partitions (${betweenOld} between old nodes); longest wait of an update in a moved partition: ${longest} ms`,
         );
+        assert.equal(after.size, PARTITIONS, "every partition held after the join");
         assert.deepEqual(
             [...after].filter(([lease, owner]) => placePartitions(PARTITIONS, ["r0", "r1", "r2", "r3"])[Number(lease.slice(2))] !== owner),
             [],

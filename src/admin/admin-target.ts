@@ -31,13 +31,17 @@ export interface AdminTarget {
  * be a promise; the routes await them all alike.
  */
 export interface AdminOutbox {
+    /** Queues a message (`POST /v1/messages`). */
     enqueue(message: OutboundMessage): Enqueued | Promise<Enqueued>;
+    /** Where a message is (`GET /v1/messages/:id`); `undefined` for an unknown id. */
     status(id: number): MessageStatus | undefined | Promise<MessageStatus | undefined>;
     /** The first `limit` dead letters, oldest first (all without `limit`). */
     deadLetters(limit?: number): MessageStatus[] | Promise<MessageStatus[]>;
+    /** How many dead letters there are, without reading them. */
     deadLetterCount(): number | Promise<number>;
     /** `false` if `id` is not a dead letter. */
     requeue(id: number): boolean | Promise<boolean>;
+    /** Deletes every dead letter; says how many. */
     purgeDeadLetters(): number | Promise<number>;
     /** Why the outbox stopped sending on its own (Telegram refused the token), if it did. */
     readonly stoppedBy: SluiceError | undefined;

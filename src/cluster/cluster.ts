@@ -156,10 +156,16 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
             );
         }, 5 * leaseMs).unref();
     };
+    // Placed again at every heartbeat; computed again only when the live nodes change.
+    let placement = { live: "", owners: [] as string[] };
+    const ownersAmong = (live: readonly string[]) => {
+        if (placement.live !== live.join()) placement = { live: live.join(), owners: placePartitions(partitions, live) };
+        return placement.owners;
+    };
     /** The leases placed on this node: its partitions, and the pollers of its bots placed here. */
     const place = (live: readonly string[]) => {
         if (!live.includes(nodeId)) return keeper.place([]);
-        const owned = placePartitions(partitions, live).flatMap((owner, partition) => (owner === nodeId ? [`p:${partition}`] : []));
+        const owned = ownersAmong(live).flatMap((owner, partition) => (owner === nodeId ? [`p:${partition}`] : []));
         const polled = [...pollers.keys()].map((botId) => `poller:${botId}`).filter((poller) => ownerOf(poller, live) === nodeId);
         keeper.place([...owned, ...polled]);
     };

@@ -24,9 +24,9 @@ export function partitionOf(key: string, partitions: number): number {
 }
 
 /**
- * The node that should hold a lease (`resource`: a partition, a bot's poller):
- * rendezvous (highest random weight) hashing, so a node joining or leaving
- * moves about 1/N of the leases and no others.
+ * The node that should hold a bot's poller lease (`resource`): rendezvous
+ * (highest random weight) hashing, so a node joining or leaving moves only
+ * its own share of the pollers. Partitions are placed by `placePartitions`.
  */
 export function ownerOf(resource: string, nodes: readonly string[]): string | undefined {
     let best: string | undefined;
@@ -42,11 +42,12 @@ export function ownerOf(resource: string, nodes: readonly string[]): string | un
 }
 
 /**
- * How many partitions a node may hold above an even share: 10%, so the
- * busiest node of a cluster (which sets its pace) has at most about 1.1/N of
- * the work, while a join still moves not much more than 1/N of the partitions.
+ * How many partitions a node may hold, in tenths of an even share: 11, 10%
+ * above it, so the busiest node of a cluster (which sets its pace) has at
+ * most about 1.1/N of the work, while a join still moves not much more than
+ * 1/N of the partitions.
  */
-const PARTITION_SLACK = 1.1;
+const PARTITION_SLACK_TENTHS = 11;
 
 /**
  * The node for each partition (index = partition), balanced: each partition
@@ -64,7 +65,8 @@ const PARTITION_SLACK = 1.1;
 export function placePartitions(partitions: number, nodes: readonly string[]): string[] {
     if (nodes.length === 0) return [];
     const sorted = [...nodes].sort();
-    const capacity = Math.ceil((partitions / sorted.length) * PARTITION_SLACK);
+    // In whole numbers: 1.1 as a float would make ceil(100 × 1.1) 111.
+    const capacity = Math.ceil((partitions * PARTITION_SLACK_TENTHS) / (sorted.length * 10));
     const weight = (node: number, partition: number) => hash32(`${sorted[node]}/p:${partition}`);
     // Each partition's nodes, best first (ties go to the node sorted first).
     const rankings = Array.from({ length: partitions }, (_, partition) =>
