@@ -237,4 +237,22 @@ describe("a cluster node's outbox in metrics and the admin API", { timeout: 30_0
             assert.ok(ms < 3_000, `${what} answered in ${Math.round(ms)} ms during the outage`);
         }
     });
+
+    it("on a URL, says once that Redis is unreachable and once that it answers again, not at every reconnection", async () => {
+        rig = await startRig();
+        const proxy = await redisProxy();
+        cleanups.push(() => proxy.close());
+        const lines: string[] = [];
+        const logger = createLogger({ level: "info", destination: { write: (line: string) => void lines.push(line) } });
+        const outbox = await createClusterOutbox({ cluster: { redis: proxy.url, name: newCluster() }, api: rig.bot().api, logger });
+        cleanups.push(() => outbox.close(1_000));
+        proxy.cut();
+        await delay(1_500); // ioredis tries to reconnect several times meanwhile
+        await proxy.restore();
+        const sent = await outbox.enqueue(text(1, "after the outage"));
+        assert.equal(((await outbox.sent(sent.id)) as { text: string }).text, "after the outage");
+        const said = (what: string) => lines.filter((line) => line.includes(what)).length;
+        assert.equal(said("Redis is unreachable"), 1, lines.join("\n"));
+        assert.equal(said("Redis answers again"), 1, lines.join("\n"));
+    });
 });

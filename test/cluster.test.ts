@@ -411,6 +411,12 @@ describe("a node leaving while Redis is unreachable", () => {
                 const took = performance.now() - started;
                 assert.ok(took < 3 * LEASE_MS + 3_000, `the shutdown took ${Math.round(took)} ms`);
                 assert.equal(lines.filter((line) => line.includes("left without handing over")).length, 1, lines.join("\n"));
+                // Once, by the cluster, if it began before the leave (a leaving node expects its connections to go).
+                assert.ok(
+                    lines.filter((line) => line.includes("Redis is unreachable")).length <= 1 &&
+                        !lines.some((line) => line.includes("ECONNREFUSED")),
+                    `the outage is not said by the outbox on its connections, nor at every reconnection:\n${lines.join("\n")}`,
+                );
             } finally {
                 await proxy.close();
             }

@@ -17,6 +17,7 @@ import { Waiters } from "../shared/waiters.js";
 import type { Cluster } from "./cluster.js";
 import { finishesUnlessSilent } from "./connections.js";
 import { ClusterKeys } from "./keys.js";
+import { OutageLog } from "./outage-log.js";
 import { type OutboxScripts, outboxScripts } from "./outbox-scripts.js";
 
 /**
@@ -181,10 +182,18 @@ export class ClusterOutbox {
                   );
         this.redis = connect();
         this.subscriber = connect();
-        for (const connection of [this.redis, this.subscriber]) {
-            connection.on("error", (error) => {
-                if (!this.stopping) this.log.warn({ err: error }, "Redis connection error; the outbox sends again once it is back");
-            });
+        // On a cluster, the cluster's connections say when Redis is unreachable; on a URL, this outbox says it, once.
+        if (!("connect" in cluster)) {
+            new OutageLog(
+                this.redis,
+                this.log,
+                {
+                    lost: "Redis is unreachable: the outbox pauses its sends until it answers again; nothing queued is lost",
+                    back: "Redis answers again: the outbox sends again",
+                },
+                () => this.stopping,
+            );
+            this.subscriber.on("error", () => {});
         }
         await Promise.all([this.redis.connect(), this.subscriber.connect()]);
         this.scripts = outboxScripts(this.redis);

@@ -1,6 +1,7 @@
 import type { Redis, RedisOptions } from "ioredis";
 import { SluiceError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
+import { OutageLog } from "./outage-log.js";
 
 /** How often a node asks Redis whether it answers (a PING, one at a time). */
 const PING_MS = 500;
@@ -44,32 +45,36 @@ export class ClusterConnections {
     /** Commands and scripts. */
     readonly main: Redis;
     private readonly others = new Set<Redis>();
-    private down = false;
+    private readonly outage: OutageLog;
     private lastAnswerAt = performance.now();
     private pinging = false;
     private readonly pinger: NodeJS.Timeout;
 
     /** Whether Redis answers: the main connection is up and answered within the last two seconds. */
     get reachable(): boolean {
-        return !this.down && this.main.status === "ready" && performance.now() - this.lastAnswerAt < SILENCE_MS;
+        return !this.outage.down && this.main.status === "ready" && performance.now() - this.lastAnswerAt < SILENCE_MS;
     }
 
     private constructor(
         private readonly RedisClient: new (url: string, options: RedisOptions) => Redis,
         private readonly url: string,
-        private readonly log: Logger,
-        private readonly quiet: () => boolean,
+        log: Logger,
+        quiet: () => boolean,
     ) {
         this.main = this.create();
-        this.main.on("error", (error: Error) => this.lost(error));
-        this.main.on("close", () => this.lost());
+        this.outage = new OutageLog(
+            this.main,
+            log,
+            {
+                lost:
+                    "Redis is unreachable: this node's leases lapse, so its polling and handling pause until Redis answers again; " +
+                    "nothing is lost (unacknowledged updates stay in their streams, unconfirmed ones at Telegram)",
+                back: "Redis answers again: this node takes its leases back and resumes polling and handling",
+            },
+            quiet,
+        );
+        this.main.on("ready", () => (this.lastAnswerAt = performance.now()));
         this.pinger = setInterval(() => this.ping(), PING_MS).unref();
-        this.main.on("ready", () => {
-            this.lastAnswerAt = performance.now();
-            if (!this.down) return;
-            this.down = false;
-            this.log.info("Redis answers again: this node takes its leases back and resumes polling and handling");
-        });
     }
 
     /**
@@ -147,16 +152,6 @@ export class ClusterConnections {
 
     private create(): Redis {
         return new this.RedisClient(this.url, { lazyConnect: true, maxRetriesPerRequest: null });
-    }
-
-    private lost(error?: Error): void {
-        if (this.down || this.quiet()) return;
-        this.down = true;
-        this.log.warn(
-            { err: error },
-            "Redis is unreachable: this node's leases lapse, so its polling and handling pause until Redis answers again; " +
-                "nothing is lost (unacknowledged updates stay in their streams, unconfirmed ones at Telegram)",
-        );
     }
 }
 
