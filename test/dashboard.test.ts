@@ -3,8 +3,9 @@ import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type Browser, chromium, type Page } from "playwright-core";
-import { run } from "../src/index.js";
+import { createLogger, joinCluster, run } from "../src/index.js";
 import { startRig, type TestRig, until } from "./helpers/bots.js";
+import { clusterNames, redisProxy } from "./helpers/redis.js";
 import { tempDir } from "./helpers/temp-dir.js";
 
 /** Debian's Chromium, which `.ci/run` installs; playwright-core brings no browser of its own. */
@@ -207,5 +208,47 @@ describe("the dashboard in headless Chromium", { skip, timeout: 60_000 }, () => 
         await page.getByTestId("login").waitFor({ state: "visible" });
         assert.equal(await page.evaluate("sessionStorage.length"), 0);
         assert.equal(await page.getByTestId("dashboard").isVisible(), false);
+    });
+});
+
+describe("the dashboard of a cluster node while Redis is unreachable", { skip, timeout: 60_000 }, () => {
+    const newCluster = clusterNames("dashboard");
+
+    it("keeps answering: Redis shown down, the dead letters unknown rather than absent", async () => {
+        assert.ok(!chromiumMissing, `CI must run the dashboard's browser test, but ${CHROMIUM} is missing: \`apt-get install chromium\`.`);
+        const rig = await startRig();
+        const proxy = await redisProxy();
+        const quiet = createLogger({ level: "silent" });
+        const cluster = await joinCluster({ redis: proxy.url, name: newCluster(), partitions: 4, signals: false, logger: quiet });
+        const handle = run(rig.bot(), { cluster, outbox: true, signals: false, logger: quiet, admin: { port: 0, token: TOKEN } });
+        const browser = await chromium.launch({
+            executablePath: CHROMIUM,
+            args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        });
+        try {
+            const page = await browser.newPage();
+            await page.goto((await handle.admin!).url);
+            await page.getByTestId("login-token").fill(TOKEN);
+            await page.getByTestId("login-submit").click();
+            await page.getByTestId("connection").filter({ hasText: "live" }).waitFor();
+            await page.getByTestId("dead-letters").getByText("None: every message was sent").waitFor();
+            proxy.cut();
+            await page.getByTestId("dead-letters-total").filter({ hasText: "unknown" }).waitFor();
+            assert.equal(await page.getByTestId("dead-letters").getByText("This bot has no outbox").isVisible(), false);
+            assert.equal(await page.getByTestId("connection").filter({ hasText: "live" }).count(), 1, "the page still gets snapshots");
+            await proxy.restore();
+            // Known again once Redis answers: none, so no total.
+            const total = () => page.getByTestId("dead-letters-total").textContent();
+            for (const deadline = Date.now() + 10_000; (await total()) !== "" && Date.now() < deadline; ) {
+                await new Promise((resolve) => setTimeout(resolve, 50));
+            }
+            assert.equal(await total(), "");
+        } finally {
+            await browser.close();
+            await handle.stop();
+            await cluster.leave();
+            await proxy.close();
+            await rig.close();
+        }
     });
 });

@@ -157,8 +157,13 @@ export class MaintenancePanels {
     /** @param {Snapshot} snapshot */
     show(snapshot) {
         const { outbox, journal, tasks } = snapshot;
-        this.deadLetters.show(outbox?.deadLetters ?? null, snapshot.at);
-        setText("dead-letters-total", !outbox?.deadLetters?.total ? "" : count(outbox.deadLetters.total));
+        if (outbox !== null && outbox.deadLetters === null) {
+            // The outbox did not answer (a cluster's, while Redis is unreachable): the list stays as last read.
+            setText("dead-letters-total", "unknown: the outbox does not answer");
+        } else {
+            this.deadLetters.show(outbox?.deadLetters ?? null, snapshot.at);
+            setText("dead-letters-total", !outbox?.deadLetters?.total ? "" : count(outbox.deadLetters.total));
+        }
         this.quarantine.show(journal?.quarantined ?? null, snapshot.at);
         this.deadTasks.show(tasks?.dead ?? null, snapshot.at);
         setText("tasks-queued", count(tasks?.byState?.queued));
