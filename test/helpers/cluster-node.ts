@@ -12,14 +12,13 @@
  * With LOG_LEVEL, sluice's log lines (JSON, starting with "{") go to stdout too.
  * SIGTERM: stops the bot and leaves the cluster gracefully, then exits 0.
  */
-import { writeSync } from "node:fs";
 import { Bot, type Context } from "grammy";
 import { pino } from "pino";
 import { joinCluster, run, SluiceError } from "../../src/index.js";
+import { say } from "./say.js";
 
 const { API_ROOT, BOT_TOKEN, CLUSTER, REDIS, WORK_MS, LEASE_MS, PARTITIONS, NODE, LOG_LEVEL } = process.env;
 const [minWork, maxWork] = (WORK_MS ?? "0").includes("-") ? WORK_MS!.split("-").map(Number) : [0, Number(WORK_MS ?? 0)];
-const say = (line: string) => writeSync(1, `${line}\n`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const logger = LOG_LEVEL === undefined ? undefined : pino({ level: LOG_LEVEL }, pino.destination({ fd: 1, sync: true }));

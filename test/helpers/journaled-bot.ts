@@ -14,13 +14,12 @@
  *   f <id>,<id>,...           done marks written to the store
  *   r                         run() has started (signal handlers are installed)
  */
-import { writeSync } from "node:fs";
 import { Bot } from "grammy";
 import { run } from "../../src/index.js";
+import { say } from "./say.js";
 
 const { API_ROOT, BOT_TOKEN, STORE, WORK_MS, OUTBOX, POISON } = process.env;
 const [minWork, maxWork] = (WORK_MS ?? "0").includes("-") ? WORK_MS!.split("-").map(Number) : [0, Number(WORK_MS ?? 0)];
-const say = (line: string) => writeSync(1, `${line}\n`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const poisons: Record<string, () => void> = {

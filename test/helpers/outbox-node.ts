@@ -11,12 +11,11 @@
  *   h <update_id>  a handler's reply resolved with Telegram's message
  * SIGTERM: stops the bot (closing the outbox) and leaves the cluster, then exits 0.
  */
-import { writeSync } from "node:fs";
 import { Bot, type Context } from "grammy";
 import { joinCluster, run } from "../../src/index.js";
+import { say } from "./say.js";
 
 const { API_ROOT, BOT_TOKEN, CLUSTER, REDIS, NODE, LEASE_MS, GLOBAL, CLUSTER_LEASE_MS } = process.env;
-const say = (line: string) => writeSync(1, `${line}\n`);
 
 const cluster = await joinCluster({
     redis: REDIS!,

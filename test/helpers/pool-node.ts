@@ -10,11 +10,10 @@
  *   l <bot_id>,<bot_id>,...       the bots this node polls changed
  * SIGTERM: closes the pool and leaves the cluster gracefully, then exits 0.
  */
-import { writeSync } from "node:fs";
 import { createBotPool, joinCluster } from "../../src/index.js";
+import { say } from "./say.js";
 
 const { API_ROOT, TOKENS, CLUSTER, REDIS, NODE } = process.env;
-const say = (line: string) => writeSync(1, `${line}\n`);
 
 const cluster = await joinCluster({ redis: REDIS!, name: CLUSTER!, nodeId: NODE, partitions: 16, signals: false });
 const pool = createBotPool({

@@ -7,12 +7,11 @@
  * own handler adds a task "followUp"), then adds a task "remind", and prints
  * "added <welcome id> <remind id>"; without CRASH it prints "handled" after.
  */
-import { writeSync } from "node:fs";
 import { Bot } from "grammy";
 import { run } from "../../src/index.js";
+import { say } from "./say.js";
 
 const { API_ROOT, BOT_TOKEN, STORE, CRASH } = process.env;
-const say = (line: string) => writeSync(1, `${line}\n`);
 
 const bot = new Bot(BOT_TOKEN!, { client: { apiRoot: API_ROOT! } });
 bot.on("message", async (ctx) => {
