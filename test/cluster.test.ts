@@ -23,13 +23,17 @@ interface NodeRecord {
     /** Starts, ends and refused calls, each with the time the test heard of it. */
     events: { kind: "s" | "e" | "x"; updateId: number; chat?: number; at: number }[];
     leases: string[];
+    /** Its leases each time they changed (looked at every 20 ms), with the time the test heard of it. */
+    leaseHistory: { at: number; leases: Set<string> }[];
+    /** The cluster's partition count, as the node said when ready. */
+    partitions: number;
     /** sluice's log lines (with LOG_LEVEL). */
     logs: { level: number; msg: string; at: number }[];
     killedAt?: number;
 }
 
 function startNode(cluster: string, id: string, env: Record<string, string> = {}): NodeRecord {
-    const record: NodeRecord = { id, ready: false, events: [], leases: [], logs: [] } as unknown as NodeRecord;
+    const record: NodeRecord = { id, ready: false, events: [], leases: [], leaseHistory: [], logs: [] } as unknown as NodeRecord;
     record.child = spawnScript(
         "test/helpers/cluster-node.ts",
         { API_ROOT: rig!.sim.apiRoot, BOT_TOKEN: rig!.token, CLUSTER: cluster, REDIS, NODE: id, WORK_MS: "5-20", ...env },
@@ -37,9 +41,13 @@ function startNode(cluster: string, id: string, env: Record<string, string> = {}
             const [kind, a, b] = line.split(" ");
             const at = performance.now();
             if (line.startsWith("{")) record.logs.push({ ...JSON.parse(line), at });
-            else if (kind === "r") record.ready = true;
-            else if (kind === "l") record.leases = a ? a.split(",") : [];
-            else if (kind === "s" || kind === "e" || kind === "x")
+            else if (kind === "r") {
+                record.ready = true;
+                record.partitions = Number(a);
+            } else if (kind === "l") {
+                record.leases = a ? a.split(",") : [];
+                record.leaseHistory.push({ at, leases: new Set(record.leases) });
+            } else if (kind === "s" || kind === "e" || kind === "x")
                 record.events.push({ kind, updateId: Number(a), chat: b === undefined ? undefined : Number(b), at });
         },
     );
@@ -76,8 +84,9 @@ async function stopAll(nodes: NodeRecord[]): Promise<void> {
 
 /**
  * Checks what the cluster promises: nothing lost, a chat's updates first
- * started in order, and only updates started on a node that then died
- * started again.
+ * started in order, and only updates in flight on a node that then died or
+ * was fenced (a refused call, or its partition's lease gone while the update
+ * ran there) started again.
  */
 function assertDelivery(t: TestContext, nodes: NodeRecord[], pushed: number[], label: string): { repeated: number } {
     const ended = endedIn(nodes);
@@ -93,7 +102,12 @@ function assertDelivery(t: TestContext, nodes: NodeRecord[], pushed: number[], l
                 node.events.some((e) => e.kind === "s" && e.updateId === start.updateId && e.at < start.at),
             );
             assert.ok(
-                earlier.some((node) => node.killedAt !== undefined || node.events.some((e) => e.kind === "x")),
+                earlier.some(
+                    (node) =>
+                        node.killedAt !== undefined ||
+                        node.events.some((e) => e.kind === "x") ||
+                        lostWhileRunning(node, start.updateId, start.chat!),
+                ),
                 `${label}: update ${start.updateId} started again, but no node that had started it died or was fenced`,
             );
             continue;
@@ -107,6 +121,14 @@ function assertDelivery(t: TestContext, nodes: NodeRecord[], pushed: number[], l
     }
     t.diagnostic(`${label}: ${pushed.length} updates, 0 lost, ${repeated} started again`);
     return { repeated };
+}
+
+/** Whether the node's lease on the update's partition went away while the update ran there (a lapse, or a hand-over past its limit). */
+function lostWhileRunning(node: NodeRecord, updateId: number, chat: number): boolean {
+    const started = node.events.find((e) => e.kind === "s" && e.updateId === updateId)!.at;
+    const ended = node.events.find((e) => e.kind === "e" && e.updateId === updateId && e.at >= started)?.at ?? Number.POSITIVE_INFINITY;
+    const lease = `p:${partitionOf(String(chat), node.partitions)}`;
+    return node.leaseHistory.some((seen) => seen.at > started && seen.at < ended && !seen.leases.has(lease));
 }
 
 /** Updates the node had started and not ended when it resumed: its handlers from the stale epoch. */

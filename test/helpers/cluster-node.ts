@@ -4,7 +4,7 @@
  * LEASE_MS and PARTITIONS; each handler works WORK_MS ("min-max" ms) and
  * replies "<node>:<update_id>" (so the test sees which node sent it).
  * Writes one line per event to stdout, synchronously so that a SIGKILL loses none:
- *   r                         joined and running
+ *   r <partitions>            joined and running, with the cluster's partition count
  *   s <update_id> <chat_id>   a handler started
  *   e <update_id>             a handler ended
  *   l <lease>,<lease>,...     the leases it holds changed (p:<n>, poller:<bot>)
@@ -51,5 +51,5 @@ process.once("SIGTERM", async () => {
     await Promise.all([handle.stop(), cluster.leave()]);
     process.exit(0);
 });
-say("r");
+say(`r ${cluster.partitions}`);
 await handle.task();
