@@ -5,7 +5,6 @@ import type { Metrics } from "../metrics/registry.js";
 import type { OutboundMessage, Outbox } from "../outbox/outbox.js";
 import type { Enqueued, MessageStatus } from "../outbox/queue.js";
 import type { SluiceError } from "../shared/errors.js";
-import { REPORT_READ_MS, valueWithin } from "../shared/timing.js";
 import type { Tasks } from "../tasks/tasks.js";
 
 /** What the admin API operates: a `run()` handle fits, or any object with these parts. */
@@ -49,15 +48,6 @@ export interface AdminOutbox {
     readonly rates: { globalPerSecond: number };
     /** Its own series, when it keeps them apart from the target's. */
     readonly metrics: Metrics | undefined;
-}
-
-/**
- * An outbox's answer for a report: `null` if it does not come within a
- * second (a cluster's outbox waits for Redis during an outage, and the
- * status page must answer then too).
- */
-export async function reportedBy<T>(read: () => T | Promise<T>): Promise<T | null> {
-    return (await valueWithin(Promise.resolve().then(read), REPORT_READ_MS)) ?? null;
 }
 
 /** The target's outbox, whichever kind it has. */

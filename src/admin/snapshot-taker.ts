@@ -1,5 +1,6 @@
 import type { CampaignStats } from "../outbox/campaigns/campaigns.js";
-import { type AdminTarget, outboxOf, reportedBy } from "./admin-target.js";
+import { reportedBy } from "../shared/timing.js";
+import { type AdminTarget, outboxOf } from "./admin-target.js";
 import { SeriesReader } from "./series-reader.js";
 import type { CampaignEntry, Snapshot } from "./snapshot.js";
 

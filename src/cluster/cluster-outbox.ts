@@ -12,7 +12,7 @@ import { botIdOfToken } from "../shared/bot-id.js";
 import { DeadLetterError, InvalidOptionError, type SendFailure, SluiceError, UnauthorizedError } from "../shared/errors.js";
 import { componentLogger, type Logger } from "../shared/logger.js";
 import { milliseconds, positiveNumber, wholeNumber } from "../shared/options.js";
-import { REPORT_READ_MS, settlesWithin, valueWithin } from "../shared/timing.js";
+import { reportedBy, settlesWithin, valueWithin } from "../shared/timing.js";
 import { Waiters } from "../shared/waiters.js";
 import type { Cluster } from "./cluster.js";
 import { finishesUnlessSilent } from "./connections.js";
@@ -332,7 +332,7 @@ export class ClusterOutbox {
      */
     private async queuedAtScrape(): Promise<[Priority, number][]> {
         if (this.redis?.status !== "ready") return [];
-        return (await valueWithin(this.queuedByPriority(), REPORT_READ_MS)) ?? [];
+        return (await reportedBy(() => this.queuedByPriority())) ?? [];
     }
 
     /**

@@ -5,7 +5,7 @@ import type { UpdateFetcher } from "../runner/fetcher.js";
 import { InvalidOptionError, SluiceError } from "../shared/errors.js";
 import { componentLogger, type Logger } from "../shared/logger.js";
 import { wholeNumber } from "../shared/options.js";
-import { REPORT_READ_MS, valueWithin } from "../shared/timing.js";
+import { reportedBy } from "../shared/timing.js";
 import { ClusterConnections } from "./connections.js";
 import { type ClusterLag, PartitionConsumer } from "./consumer.js";
 import { ClusterKeys } from "./keys.js";
@@ -264,7 +264,7 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
                     ...cluster.status(),
                     botId: bot.botId,
                     polling: keeper.tokenOf(resource) !== undefined,
-                    lag: connections.reachable ? ((await valueWithin(consumer.lag(), REPORT_READ_MS)) ?? null) : null,
+                    lag: connections.reachable ? await reportedBy(() => consumer.lag()) : null,
                 }),
                 detach: async () => {
                     unlisten();

@@ -42,7 +42,16 @@ export async function settlesWithin(promise: Promise<unknown>, ms: number): Prom
  * during an outage too, when it matters most, and ioredis holds commands
  * until it reconnects.
  */
-export const REPORT_READ_MS = 1_000;
+const REPORT_READ_MS = 1_000;
+
+/**
+ * What `read` answers, for a report: `null` if the answer does not come
+ * within `REPORT_READ_MS` (or fails). Reads from Redis wait for it to come
+ * back during an outage; a status page or a scrape must answer then too.
+ */
+export async function reportedBy<T>(read: () => T | Promise<T>): Promise<T | null> {
+    return (await valueWithin(Promise.resolve().then(read), REPORT_READ_MS)) ?? null;
+}
 
 /**
  * `promise`'s value if it comes within `ms` milliseconds; `undefined` if it

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
-import { type AdminTarget, outboxOf, reportedBy } from "../admin-target.js";
+import { reportedBy } from "../../shared/timing.js";
+import { type AdminTarget, outboxOf } from "../admin-target.js";
 import { need } from "../http-errors.js";
 
 /**
